@@ -1,0 +1,1 @@
+"""The evalset server: HTTP API, storage and CLI (installed with the `server` extra)."""

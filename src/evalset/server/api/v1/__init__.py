@@ -1,0 +1,11 @@
+"""Version 1 of the JSON API, mounted at /v1."""
+
+from fastapi import APIRouter
+
+from evalset.server.api.v1 import cases, datasets
+
+router = APIRouter(prefix="/v1", redirect_slashes=False)
+router.include_router(datasets.router)
+router.include_router(cases.router)
+
+__all__ = ["router"]

@@ -1,0 +1,114 @@
+"""Case routes under /v1/datasets/{ds}/cases/, plus bulk, import and history."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query, Response
+
+from evalset.server.api.deps import DB, Reader, Writer, dual_route, json_response, stream_response
+from evalset.server.api.v1.models import CaseCreate, CaseDetail, CasesBody, CaseUpdate, Revision
+from evalset.server.domain.cases import parse_if_match
+from evalset.server.errors import InvalidInput
+from evalset.server.services import cases, history
+from evalset.server.services._common import case_out
+from evalset.server.services.export import stream_json_array
+
+router = APIRouter(tags=["cases"])
+CASES = "/datasets/{ds}/cases/"
+CASE = CASES + "{case_id}/"
+
+
+def _dump(case: CaseCreate | CaseUpdate) -> dict:
+    return case.model_dump(exclude_unset=True, mode="json")
+
+
+def _etag(case: dict) -> dict[str, str]:
+    return {"ETag": f'"{case["version"]}"'}
+
+
+@dual_route(router, "GET", CASES, response_model=list[CaseDetail])
+def list_cases(
+    ds: str,
+    db: DB,
+    principal: Reader,
+    tags: Annotated[list[str] | None, Query(description="Only cases with any of these tags.")] = None,
+    tags_match: Annotated[Literal["any", "all"], Query(description="'all': cases with every tag.")] = "any",
+    limit: Annotated[int | None, Query(ge=0)] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Response:
+    """List cases in creation order, streamed; filter by tags, page with limit/offset."""
+    rows = cases.open_case_list(db, principal, ds, tags=tags, tags_match=tags_match, limit=limit, offset=offset)
+    return stream_response(stream_json_array(map(case_out, rows)))
+
+
+@dual_route(router, "POST", CASES, response_model=CaseDetail, status_code=201)
+def create_case(ds: str, body: CaseCreate, db: DB, principal: Writer) -> Response:
+    """Add one case; 409 when its name is taken in the dataset."""
+    (case,) = cases.create_cases(db, principal, ds, [_dump(body)], single=True)
+    return json_response(case, status_code=201, headers=_etag(case))
+
+
+@dual_route(router, "POST", CASES + "bulk/", response_model=list[CaseDetail])
+def bulk_create(ds: str, body: CasesBody, db: DB, principal: Writer) -> Response:
+    """Add many cases at once, all or none."""
+    return json_response(cases.create_cases(db, principal, ds, [_dump(c) for c in body.cases]))
+
+
+@dual_route(router, "POST", "/datasets/{ds}/import/", response_model=list[CaseDetail])
+def import_cases(
+    ds: str,
+    body: CasesBody,
+    db: DB,
+    principal: Writer,
+    on_conflict: Annotated[Literal["update", "error"], Query()] = "update",
+) -> Response:
+    """Import cases in one transaction: named cases that exist are updated (or, with on_conflict=error, 409)."""
+    items = [_dump(c) for c in body.cases]
+    return json_response(cases.import_cases(db, principal, ds, items, on_conflict=on_conflict))
+
+
+@dual_route(router, "GET", CASE, response_model=CaseDetail)
+def get_case(ds: str, case_id: str, db: DB, principal: Reader) -> Response:
+    case = cases.get_case(db, principal, ds, case_id)
+    return json_response(case, headers=_etag(case))
+
+
+def update_case(
+    ds: str,
+    case_id: str,
+    body: CaseUpdate,
+    db: DB,
+    principal: Writer,
+    if_match: Annotated[str | None, Header(description="The case version you edited; 412 if it moved on.")] = None,
+) -> Response:
+    """Partial update (PUT and PATCH alike); the version goes up by one."""
+    try:
+        version = parse_if_match(if_match)
+    except ValueError as exc:
+        raise InvalidInput(f"{exc}.") from None
+    case = cases.update_case(db, principal, ds, case_id, _dump(body), if_match=version)
+    return json_response(case, headers=_etag(case))
+
+
+dual_route(router, "PATCH", CASE, response_model=CaseDetail)(update_case)
+dual_route(router, "PUT", CASE, response_model=CaseDetail)(update_case)
+
+
+@dual_route(router, "DELETE", CASE, status_code=204, response_class=Response)
+def delete_case(ds: str, case_id: str, db: DB, principal: Writer) -> Response:
+    """Delete a case (its history stays; see restore)."""
+    cases.delete_case(db, principal, ds, case_id)
+    return Response(status_code=204)
+
+
+@dual_route(router, "GET", CASE + "history/", response_model=list[Revision])
+def case_history(ds: str, case_id: str, db: DB, principal: Reader) -> Response:
+    """Every revision of a case, oldest first, deleted cases included."""
+    return json_response(history.case_history(db, principal, ds, case_id))
+
+
+@dual_route(router, "POST", CASE + "restore/", response_model=CaseDetail)
+def restore_case(ds: str, case_id: str, db: DB, principal: Writer) -> Response:
+    """Bring a deleted case back with its id and last content."""
+    return json_response(cases.restore_case(db, principal, ds, case_id))

@@ -1,0 +1,67 @@
+"""Dataset routes: /v1/datasets/ and /v1/datasets/{ds}/, plus the export."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from evalset.server.api.deps import DB, Reader, Writer, dual_route, json_response, stream_response
+from evalset.server.api.v1.models import DatasetCreate, DatasetDetail, DatasetSummary, DatasetUpdate, ExportDocument
+from evalset.server.errors import InvalidInput
+from evalset.server.services import datasets, export
+
+router = APIRouter(tags=["datasets"])
+DS = "/datasets/{ds}/"
+
+
+@dual_route(router, "GET", "/datasets/", response_model=list[DatasetSummary])
+def list_datasets(db: DB, principal: Reader) -> Response:
+    """List the project's datasets with their case counts."""
+    return json_response(datasets.list_datasets(db, principal))
+
+
+@dual_route(router, "POST", "/datasets/", response_model=DatasetDetail, status_code=201)
+def create_dataset(body: DatasetCreate, db: DB, principal: Writer) -> Response:
+    """Create a dataset; 409 when the name is taken in this project."""
+    fields = body.model_dump(exclude_unset=True, mode="json")
+    return json_response(datasets.create_dataset(db, principal, fields), status_code=201)
+
+
+@dual_route(router, "GET", DS, response_model=DatasetDetail)
+def get_dataset(ds: str, db: DB, principal: Reader) -> Response:
+    """Get a dataset by id or name."""
+    return json_response(datasets.get_dataset(db, principal, ds))
+
+
+def update_dataset(ds: str, body: DatasetUpdate, db: DB, principal: Writer) -> Response:
+    """Partial update (PUT and PATCH alike): absent keys stay, null clears."""
+    fields = body.model_dump(exclude_unset=True, mode="json")
+    if "name" in fields and fields["name"] is None:
+        raise InvalidInput("A dataset name cannot be cleared; send a new name or leave 'name' out.")
+    return json_response(datasets.update_dataset(db, principal, ds, fields))
+
+
+dual_route(router, "PATCH", DS, response_model=DatasetDetail)(update_dataset)
+dual_route(router, "PUT", DS, response_model=DatasetDetail)(update_dataset)
+
+
+@dual_route(router, "DELETE", DS, status_code=204, response_class=Response)
+def delete_dataset(ds: str, db: DB, principal: Writer) -> Response:
+    """Delete a dataset and all its cases."""
+    datasets.delete_dataset(db, principal, ds)
+    return Response(status_code=204)
+
+
+@dual_route(router, "GET", DS + "export/", response_model=ExportDocument)
+def export_dataset(
+    ds: str,
+    db: DB,
+    principal: Reader,
+    as_of: Annotated[datetime | None, Query(description="Export the dataset as it was at this ISO time.")] = None,
+) -> Response:
+    """The dataset in pydantic-evals file format, streamed; with `as_of`, as it was at that moment."""
+    if as_of is not None and as_of.tzinfo is None:
+        as_of = as_of.replace(tzinfo=timezone.utc)
+    return stream_response(export.open_export(db, principal, ds, as_of=as_of))

@@ -1,0 +1,154 @@
+"""Request and response records of the v1 JSON API (the OpenAPI document is generated from these)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from evalset.server.domain.names import DATASET_NAME_PATTERN, MAX_NAME_LENGTH
+
+DatasetName = Annotated[str, Field(pattern=DATASET_NAME_PATTERN, max_length=MAX_NAME_LENGTH)]
+CaseName = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
+Tag = Annotated[str, Field(min_length=1, max_length=255)]
+SourceId = Annotated[str, Field(max_length=64)]
+Schema = dict[str, Any] | bool
+
+
+class Evaluator(BaseModel):
+    """An evaluator as pydantic-evals serialises it: a name and its constructor arguments."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, Field(min_length=1)]
+    arguments: dict[str, Any] | Annotated[list[Any], Field(min_length=1, max_length=1)] | None = None
+
+
+class DatasetFields(BaseModel):
+    """Optional dataset fields, shared by create and update."""
+
+    description: str | None = None
+    input_schema: Schema | None = None
+    output_schema: Schema | None = None
+    metadata_schema: Schema | None = None
+    guidance: str | None = None
+    ai_managed_guidance: bool | None = None
+    evaluators: list[Evaluator] | None = None
+    report_evaluators: list[Evaluator] | None = None
+
+
+class DatasetCreate(DatasetFields):
+    name: DatasetName
+
+
+class DatasetUpdate(DatasetFields):
+    """Any subset of dataset fields: absent keys stay as they are, null clears."""
+
+    name: DatasetName | None = None
+
+
+class CaseFields(BaseModel):
+    name: CaseName | None = None
+    expected_output: Any = None
+    metadata: Any = None
+    evaluators: list[Evaluator] | None = None
+    tags: list[Tag] | None = None
+    source_trace_id: SourceId | None = None
+    source_span_id: SourceId | None = None
+
+
+class CaseCreate(CaseFields):
+    inputs: Any = Field(description="The case inputs (required; validated against the input schema).")
+
+
+class CaseUpdate(CaseFields):
+    """Any subset of case fields: absent keys stay as they are, null clears (tags and evaluators become [])."""
+
+    inputs: Any = None
+
+
+class CasesBody(BaseModel):
+    cases: list[CaseCreate]
+
+
+class DatasetSummary(BaseModel):
+    id: str
+    name: str
+    project_id: str
+    description: str | None
+    guidance: str | None
+    ai_managed_guidance: bool
+    case_count: int
+    created_at: datetime
+    updated_at: datetime
+    created_by_name: str | None
+    updated_by_name: str | None
+
+
+class DatasetDetail(DatasetSummary):
+    input_schema: Schema | None
+    output_schema: Schema | None
+    metadata_schema: Schema | None
+    evaluators: list[Evaluator]
+    report_evaluators: list[Evaluator]
+    created_by: str | None
+    updated_by: str | None
+
+
+class CaseDetail(BaseModel):
+    id: str
+    dataset_id: str
+    name: str | None
+    inputs: Any
+    expected_output: Any
+    metadata: Any
+    evaluators: list[Evaluator]
+    tags: list[str]
+    source_trace_id: str | None
+    source_span_id: str | None
+    version: int
+    created_at: datetime
+    created_by: str | None
+    created_by_name: str | None
+    updated_at: datetime
+    updated_by: str | None
+    updated_by_name: str | None
+
+
+class ExportCase(BaseModel):
+    name: str | None
+    inputs: Any
+    metadata: Any
+    expected_output: Any
+    evaluators: list[Evaluator]
+
+
+class ExportDocument(BaseModel):
+    """Exactly what `pydantic_evals.Dataset.from_dict` accepts."""
+
+    name: str
+    cases: list[ExportCase]
+    evaluators: list[Evaluator]
+    report_evaluators: list[Evaluator]
+
+
+class Revision(BaseModel):
+    version: int
+    op: Literal["create", "update", "delete", "restore"]
+    at: datetime
+    actor_id: str | None
+    actor_name: str | None
+    state: CaseDetail
+
+
+class ErrorItem(BaseModel):
+    case_index: int | None
+    case_name: str | None
+    field: str
+    pointer: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    detail: str
+    errors: list[ErrorItem] | None = None

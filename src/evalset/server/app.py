@@ -1,0 +1,85 @@
+"""The ASGI application, built by `create_app(settings)`; nothing is created at import time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from evalset import __version__
+from evalset.server.errors import install_handlers
+from evalset.server.settings import Settings
+from evalset.server.storage import Database, migrate
+
+__all__ = ["create_app"]
+
+
+class BodyLimit:
+    """Refuse request bodies over `limit` bytes with 413, whether or not Content-Length is sent."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    def _too_large(self) -> HTTPException:
+        return HTTPException(
+            413, f"Request body is larger than the {self.limit:,}-byte limit (EVALSET_MAX_BODY_BYTES)."
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+                await _send_json(send, 413, str(self._too_large().detail))
+                return
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise self._too_large()
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+async def _send_json(send: Send, status: int, detail: str) -> None:
+    import orjson
+
+    body = orjson.dumps({"detail": detail})
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
+    """Build the application: connect, migrate, mount the API. Tests inject their own settings or database."""
+    from evalset.server.api import v1
+
+    settings = settings or Settings()
+    database = db or Database(settings.resolved_database_url())
+    migrate(database)
+    app = FastAPI(
+        title="evalset",
+        version=__version__,
+        description="Managed evaluation datasets for pydantic-evals; wire-compatible with Logfire's dataset clients.",
+        redirect_slashes=False,
+    )
+    app.state.db = database
+    app.state.settings = settings
+    install_handlers(app)
+    app.include_router(v1.router)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+
+    @app.get("/health", include_in_schema=False)
+    def health() -> dict[str, Any]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,1 @@
+"""Pure rules of the domain: names, schema validation, case versions. No I/O here."""

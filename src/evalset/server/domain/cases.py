@@ -1,0 +1,110 @@
+"""Case rules: building new cases, applying updates and upserts, versions, the export shape."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+__all__ = [
+    "Actor",
+    "CONTENT_FIELDS",
+    "EXPORT_FIELDS",
+    "new_case",
+    "apply_patch",
+    "apply_upsert",
+    "parse_if_match",
+    "export_case",
+]
+
+CONTENT_FIELDS = ("inputs", "expected_output", "metadata", "evaluators")
+"""What an upsert replaces; tags and source links are kept when an upsert does not send them."""
+
+EXPORT_FIELDS = ("name", "inputs", "metadata", "expected_output", "evaluators")
+"""The only case keys pydantic-evals accepts in a dataset file."""
+
+_CLEARED: dict[str, Any] = {"evaluators": [], "tags": []}
+"""Fields whose 'null' means 'empty list' rather than null."""
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who made a change (an API key, a user, or the system)."""
+
+    id: str | None
+    name: str | None
+
+
+def new_case(data: Mapping[str, Any], *, dataset_id: str, actor: Actor, now: datetime) -> dict[str, Any]:
+    """A complete case record, version 1, from request data."""
+    return {
+        "id": str(uuid.uuid4()),
+        "dataset_id": dataset_id,
+        "name": data.get("name"),
+        "inputs": data.get("inputs"),
+        "expected_output": data.get("expected_output"),
+        "metadata": data.get("metadata"),
+        "evaluators": data.get("evaluators") or [],
+        "tags": data.get("tags") or [],
+        "source_trace_id": data.get("source_trace_id"),
+        "source_span_id": data.get("source_span_id"),
+        "version": 1,
+        "created_at": now,
+        "created_by": actor.id,
+        "created_by_name": actor.name,
+        "updated_at": now,
+        "updated_by": actor.id,
+        "updated_by_name": actor.name,
+    }
+
+
+def _touched(current: Mapping[str, Any], changes: Mapping[str, Any], *, actor: Actor, now: datetime) -> dict[str, Any]:
+    updated = dict(current)
+    for field, value in changes.items():
+        updated[field] = _CLEARED[field] if value is None and field in _CLEARED else value
+    updated["version"] = current["version"] + 1
+    updated["updated_at"] = now
+    updated["updated_by"] = actor.id
+    updated["updated_by_name"] = actor.name
+    return updated
+
+
+def apply_patch(current: Mapping[str, Any], patch: Mapping[str, Any], *, actor: Actor, now: datetime) -> dict[str, Any]:
+    """PUT/PATCH: only keys present change; null clears; the version always moves on."""
+    return _touched(current, patch, actor=actor, now=now)
+
+
+def apply_upsert(
+    current: Mapping[str, Any], incoming: Mapping[str, Any], *, actor: Actor, now: datetime
+) -> dict[str, Any] | None:
+    """Import upsert: replace content fields, keep tags/sources unless sent; None when nothing changes."""
+    changes: dict[str, Any] = {field: incoming.get(field) for field in CONTENT_FIELDS}
+    changes["evaluators"] = changes["evaluators"] or []
+    for field in ("tags", "source_trace_id", "source_span_id"):
+        if incoming.get(field) is not None:
+            changes[field] = incoming[field]
+    if all(current.get(field) == value for field, value in changes.items()):
+        return None
+    return _touched(current, changes, actor=actor, now=now)
+
+
+def parse_if_match(header: str | None) -> int | None:
+    """The version in an If-Match header (`3`, `"3"` or `W/"3"`); None when absent or `*`."""
+    if header is None:
+        return None
+    value = header.strip()
+    if value in ("", "*"):
+        return None
+    if value.startswith("W/"):
+        value = value[2:]
+    value = value.strip('"')
+    if not value.isdigit():
+        raise ValueError(f'If-Match must be a case version number such as "3", got {header!r}')
+    return int(value)
+
+
+def export_case(case: Mapping[str, Any]) -> dict[str, Any]:
+    """The pydantic-evals file shape of a case: no keys beyond EXPORT_FIELDS."""
+    return {field: case.get(field) if field != "evaluators" else case.get(field) or [] for field in EXPORT_FIELDS}

@@ -1,0 +1,181 @@
+"""Domain errors and the one handler that turns them into HTTP responses.
+
+```
+EvalsetError                      (500, never raised on purpose)
+├── Unauthorized                  401  missing, malformed, unknown or revoked key
+├── Forbidden                     403  the key lacks the scope
+├── NotFound                      404
+│   ├── DatasetNotFound                "Dataset not found"
+│   └── CaseNotFound                   "Case not found"
+├── Conflict                      409  a name is taken; an import conflict
+├── PreconditionFailed            412  If-Match names a stale version
+├── PayloadTooLarge               413  body over the configured limit
+└── InvalidInput                  422  bad JSON, field, name, schema or case data (with `errors`)
+```
+Services raise these; routes never build error responses themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, TypedDict
+
+__all__ = [
+    "EvalsetError",
+    "Unauthorized",
+    "Forbidden",
+    "NotFound",
+    "DatasetNotFound",
+    "CaseNotFound",
+    "Conflict",
+    "PreconditionFailed",
+    "PayloadTooLarge",
+    "InvalidInput",
+    "Violation",
+]
+
+
+class Violation(TypedDict):
+    """One thing wrong with a request: which case, which field, where in it, and what."""
+
+    case_index: int | None
+    case_name: str | None
+    field: str
+    pointer: str
+    message: str
+
+
+class EvalsetError(Exception):
+    """Base of every error the server reports to clients."""
+
+    status_code: ClassVar[int] = 500
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        return {"detail": self.detail, **self.extra}
+
+
+class Unauthorized(EvalsetError):
+    status_code = 401
+
+
+class Forbidden(EvalsetError):
+    status_code = 403
+
+
+class NotFound(EvalsetError):
+    status_code = 404
+
+
+class DatasetNotFound(NotFound):
+    def __init__(self) -> None:
+        # Fixed text: clients tell dataset from case 404s by the word "case", so it must not appear here.
+        super().__init__("Dataset not found")
+
+
+class CaseNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("Case not found")
+
+
+class Conflict(EvalsetError):
+    status_code = 409
+
+
+class PreconditionFailed(EvalsetError):
+    status_code = 412
+
+
+class PayloadTooLarge(EvalsetError):
+    status_code = 413
+
+
+class InvalidInput(EvalsetError):
+    status_code = 422
+
+    def __init__(self, detail: str, errors: list[Violation] | None = None) -> None:
+        super().__init__(detail, errors=errors or [])
+        self.errors = errors or []
+
+
+# --- the one exception handler -------------------------------------------------------------
+
+_FIELD_ROOTS = {"cases"}
+
+
+def _violations_from_pydantic(errors: list[dict[str, Any]], body: Any) -> list[Violation]:
+    found: list[Violation] = []
+    for error in errors:
+        loc = [part for part in error.get("loc", ()) if part != "body"]
+        case_index: int | None = None
+        if len(loc) >= 2 and loc[0] in _FIELD_ROOTS and isinstance(loc[1], int):
+            case_index = loc[1]
+            loc = loc[2:]
+        field = str(loc[0]) if loc and error.get("type") != "json_invalid" else "body"
+        case_name = None
+        if case_index is not None and isinstance(body, dict):
+            try:
+                candidate = body["cases"][case_index].get("name")
+                case_name = candidate if isinstance(candidate, str) else None
+            except (KeyError, IndexError, TypeError, AttributeError):
+                pass
+        pointer = "".join(f"/{part}" for part in loc[1:]) if loc else ""
+        found.append(
+            Violation(case_index=case_index, case_name=case_name, field=field, pointer=pointer, message=error["msg"])
+        )
+    return found
+
+
+def _request_error_detail(errors: list[dict[str, Any]], violations: list[Violation]) -> str:
+    first, violation = errors[0], violations[0]
+    loc = first.get("loc", ("body",))
+    if first.get("type") == "json_invalid":
+        return f"Malformed JSON body: {first.get('ctx', {}).get('error', first['msg'])}."
+    if loc and loc[0] != "body":
+        return f"Invalid {loc[0]} parameter {'.'.join(map(str, loc[1:]))!r}: {first['msg']}."
+    where = ""
+    if violation["case_index"] is not None:
+        where = f"case {violation['case_index']}"
+        where += f" ({violation['case_name']!r}), " if violation["case_name"] else ", "
+    where += violation["field"] + (f" at {violation['pointer']!r}" if violation["pointer"] else "")
+    more = len(violations) - 1
+    tail = f" (and {more} more, listed in 'errors')" if more else ""
+    return f"Invalid request body: {where}: {violation['message']}{tail}."
+
+
+def install_handlers(app: Any) -> None:
+    """Map every error to a JSON body `{"detail": ...}` with the right status; never HTML or plain text."""
+    import orjson
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    def respond(status: int, body: dict[str, Any]) -> Response:
+        return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+    async def domain_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, EvalsetError)
+        return respond(exc.status_code, exc.body())
+
+    async def request_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        errors = [dict(e) for e in exc.errors()]
+        violations = _violations_from_pydantic(errors, getattr(exc, "body", None))
+        return respond(422, {"detail": _request_error_detail(errors, violations), "errors": violations})
+
+    async def http_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        return respond(exc.status_code, {"detail": detail})
+
+    async def unexpected(_: Request, exc: Exception) -> Response:
+        return respond(500, {"detail": f"Internal server error ({type(exc).__name__}); see the server log."})
+
+    app.add_exception_handler(EvalsetError, domain_error)
+    app.add_exception_handler(RequestValidationError, request_error)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)

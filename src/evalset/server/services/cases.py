@@ -1,0 +1,231 @@
+"""Case use cases: create (one or bulk), import with upsert, get, update with If-Match, delete, restore."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+from evalset.server.domain import cases as rules
+from evalset.server.domain.auth import Principal
+from evalset.server.domain.names import looks_like_uuid
+from evalset.server.domain.schemas import summarize, validator_for_dataset
+from evalset.server.errors import CaseNotFound, Conflict, InvalidInput, PreconditionFailed, Violation
+from evalset.server.services._common import actor_of, case_out, utcnow
+from evalset.server.storage import Conn, Database, history
+from evalset.server.storage import cases as store
+from evalset.server.storage import datasets as dataset_store
+
+__all__ = ["create_cases", "import_cases", "get_case", "update_case", "delete_case", "restore_case", "open_case_list"]
+
+
+def _validate(dataset: dict[str, Any], items: Sequence[dict[str, Any]], *, single: bool = False) -> None:
+    validator = validator_for_dataset(dataset)
+    if validator.empty:
+        return
+    violations: list[Violation] = []
+    for index, item in enumerate(items):
+        violations.extend(validator.violations(item, None if single else index))
+    if violations:
+        raise InvalidInput(summarize(violations), violations)
+
+
+def _check_unique_names(items: Sequence[dict[str, Any]]) -> None:
+    first_seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        name = item.get("name")
+        if name is None:
+            continue
+        if name in first_seen:
+            raise InvalidInput(
+                f"Case name {name!r} appears twice in the request (cases {first_seen[name]} and {index}); "
+                "case names must be unique within a dataset.",
+                [Violation(case_index=index, case_name=name, field="name", pointer="", message="duplicate case name")],
+            )
+        first_seen[name] = index
+
+
+def _name_conflict(names: Sequence[str], dataset_name: str) -> Conflict:
+    shown = ", ".join(repr(n) for n in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return Conflict(f"Case name {shown} already exists in dataset {dataset_name!r}; case names must be unique.")
+
+
+def _insert_new(conn: Conn, dataset: dict[str, Any], items: Sequence[dict[str, Any]], principal: Principal):
+    actor = actor_of(principal)
+    now = utcnow()
+    rows = [rules.new_case(item, dataset_id=dataset["id"], actor=actor, now=now) for item in items]
+    store.insert_cases(conn, rows=rows)
+    history.insert_revisions(conn, cases=rows, op="create", actor_id=actor.id, actor_name=actor.name)
+    dataset_store.add_case_count(conn, dataset_id=dataset["id"], delta=len(rows))
+    return rows
+
+
+def create_cases(
+    db: Database, principal: Principal, ref: str, items: Sequence[dict[str, Any]], *, single: bool = False
+) -> list[dict[str, Any]]:
+    """Create cases, all or none. A name already used in the dataset is a 409."""
+    _check_unique_names(items)
+    with db.write() as conn:
+        dataset = dataset_store.get_dataset(conn, project_id=principal.project_id, ref=ref)
+        _validate(dataset, items, single=single)
+        names = [item["name"] for item in items if item.get("name") is not None]
+        if names:
+            taken = store.find_by_names(conn, dataset_id=dataset["id"], names=names)
+            if taken:
+                raise _name_conflict([n for n in names if n in taken], dataset["name"])
+        return _insert_new(conn, dataset, items, principal)
+
+
+def import_cases(
+    db: Database,
+    principal: Principal,
+    ref: str,
+    items: Sequence[dict[str, Any]],
+    *,
+    on_conflict: Literal["update", "error"] = "update",
+) -> list[dict[str, Any]]:
+    """Import: named cases whose name exists are updated (or the whole import fails); all or nothing."""
+    _check_unique_names(items)
+    with db.write() as conn:
+        dataset = dataset_store.get_dataset(conn, project_id=principal.project_id, ref=ref)
+        _validate(dataset, items)
+        names = [item["name"] for item in items if item.get("name") is not None]
+        existing = store.find_by_names(conn, dataset_id=dataset["id"], names=names) if names else {}
+        if existing and on_conflict == "error":
+            raise _name_conflict([n for n in names if n in existing], dataset["name"])
+        actor, now = actor_of(principal), utcnow()
+        results: list[dict[str, Any] | None] = []
+        fresh: list[dict[str, Any]] = []
+        changed: list[dict[str, Any]] = []
+        for item in items:
+            current = existing.get(item.get("name")) if item.get("name") is not None else None
+            if current is None:
+                fresh.append(item)
+                results.append(None)
+                continue
+            updated = rules.apply_upsert(current, item, actor=actor, now=now)
+            if updated is not None:
+                changed.append(updated)
+            results.append(updated or current)
+        _write_updates(conn, changed, expected=[c["version"] - 1 for c in changed], actor=actor)
+        created = iter(_insert_new(conn, dataset, fresh, principal))
+        return [case_out(r if r is not None else next(created)) for r in results]
+
+
+def _write_updates(conn: Conn, rows: list[dict[str, Any]], *, expected: list[int], actor: rules.Actor) -> None:
+    if not rows:
+        return
+    stale = store.update_cases(conn, rows=rows, expected_versions=expected)
+    if stale:
+        raise PreconditionFailed(f"Case {stale[0]} was changed by someone else meanwhile; retry the request.")
+    history.insert_revisions(conn, cases=rows, op="update", actor_id=actor.id, actor_name=actor.name)
+
+
+def _find(conn: Conn, principal: Principal, ref: str, case_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    dataset = dataset_store.get_dataset(conn, project_id=principal.project_id, ref=ref)
+    case = store.get_case(conn, dataset_id=dataset["id"], case_id=case_id)
+    if case is None:
+        raise CaseNotFound()
+    return dataset, case
+
+
+def get_case(db: Database, principal: Principal, ref: str, case_id: str) -> dict[str, Any]:
+    with db.read() as conn:
+        return case_out(_find(conn, principal, ref, case_id)[1])
+
+
+def update_case(
+    db: Database, principal: Principal, ref: str, case_id: str, patch: dict[str, Any], *, if_match: int | None = None
+) -> dict[str, Any]:
+    """Partial update. With `if_match`, a stale version is refused with 412 and nothing changes."""
+    if "inputs" in patch and patch["inputs"] is None:
+        raise InvalidInput(
+            "inputs cannot be cleared: every case needs inputs.",
+            [Violation(case_index=None, case_name=None, field="inputs", pointer="", message="inputs cannot be null")],
+        )
+    with db.write() as conn:
+        dataset, current = _find(conn, principal, ref, case_id)
+        if if_match is not None and if_match != current["version"]:
+            raise PreconditionFailed(
+                f"Case was changed by someone else: you sent version {if_match} but it is now at version "
+                f"{current['version']}. Reload it and apply your change again.",
+                current_version=current["version"],
+            )
+        updated = rules.apply_patch(current, patch, actor=actor_of(principal), now=utcnow())
+        _validate(dataset, [updated], single=True)
+        new_name = patch.get("name")
+        taken = new_name is not None and store.name_exists(
+            conn, dataset_id=dataset["id"], name=new_name, other_than=case_id
+        )
+        if taken:
+            raise _name_conflict([new_name], dataset["name"])
+        _write_updates(conn, [updated], expected=[current["version"]], actor=actor_of(principal))
+        return case_out(updated)
+
+
+def delete_case(db: Database, principal: Principal, ref: str, case_id: str) -> None:
+    """Delete a case; its history stays, so it can be restored."""
+    actor = actor_of(principal)
+    with db.write() as conn:
+        dataset, current = _find(conn, principal, ref, case_id)
+        store.delete_case(conn, dataset_id=dataset["id"], case_id=current["id"])
+        dataset_store.add_case_count(conn, dataset_id=dataset["id"], delta=-1)
+        gone = {**current, "version": current["version"] + 1, "updated_at": utcnow()}
+        gone.update(updated_by=actor.id, updated_by_name=actor.name)
+        history.insert_revisions(conn, cases=[gone], op="delete", actor_id=actor.id, actor_name=actor.name)
+
+
+def restore_case(db: Database, principal: Principal, ref: str, case_id: str) -> dict[str, Any]:
+    """Bring a deleted case back, with its id, from its last recorded state."""
+    actor = actor_of(principal)
+    with db.write() as conn:
+        dataset = dataset_store.get_dataset(conn, project_id=principal.project_id, ref=ref)
+        last = (
+            history.latest_revision(conn, dataset_id=dataset["id"], case_id=case_id)
+            if looks_like_uuid(case_id)
+            else None
+        )
+        if last is None:
+            raise CaseNotFound()
+        if last["op"] != "delete":
+            raise Conflict("This case is not deleted; only deleted cases can be restored.")
+        state = dict(last["state"])
+        if state.get("name") is not None and store.name_exists(conn, dataset_id=dataset["id"], name=state["name"]):
+            raise _name_conflict([state["name"]], dataset["name"])
+        now = utcnow()
+        state.update(version=last["version"] + 1, updated_at=now, updated_by=actor.id, updated_by_name=actor.name)
+        state["created_at"] = datetime.fromisoformat(state["created_at"])
+        store.insert_cases(conn, rows=[state])
+        history.insert_revisions(conn, cases=[state], op="restore", actor_id=actor.id, actor_name=actor.name)
+        dataset_store.add_case_count(conn, dataset_id=dataset["id"], delta=1)
+        return state
+
+
+def open_case_list(
+    db: Database,
+    principal: Principal,
+    ref: str,
+    *,
+    tags: Sequence[str] | None,
+    tags_match: Literal["any", "all"],
+    limit: int | None,
+    offset: int,
+) -> Iterator[dict[str, Any]]:
+    """Resolve the dataset now (so a 404 comes before any byte is sent), then stream its cases."""
+    scope = db.read()
+    conn = scope.__enter__()
+    try:
+        dataset = dataset_store.get_dataset(conn, project_id=principal.project_id, ref=ref)
+    except BaseException:
+        scope.__exit__(None, None, None)
+        raise
+
+    def rows() -> Iterator[dict[str, Any]]:
+        try:
+            yield from store.iter_cases(
+                conn, dataset_id=dataset["id"], tags=tags, tags_match=tags_match, limit=limit, offset=offset
+            )
+        finally:
+            scope.__exit__(None, None, None)
+
+    return rows()

@@ -1,0 +1,111 @@
+"""Dataset use cases: list, get, create, update (re-validating cases on schema change), delete."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from evalset.server.domain.auth import Principal
+from evalset.server.domain.schemas import SCHEMA_FIELDS, CaseValidator, check_schema, summarize
+from evalset.server.errors import InvalidInput, Violation
+from evalset.server.services._common import utcnow
+from evalset.server.storage import Database
+from evalset.server.storage import cases as case_store
+from evalset.server.storage import datasets as store
+
+__all__ = ["list_datasets", "get_dataset", "create_dataset", "update_dataset", "delete_dataset"]
+
+MAX_REPORTED_VIOLATIONS = 100
+_LIST_FIELDS = ("evaluators", "report_evaluators")
+
+
+def list_datasets(db: Database, principal: Principal) -> list[dict[str, Any]]:
+    with db.read() as conn:
+        return store.list_datasets(conn, project_id=principal.project_id)
+
+
+def get_dataset(db: Database, principal: Principal, ref: str) -> dict[str, Any]:
+    with db.read() as conn:
+        return store.get_dataset(conn, project_id=principal.project_id, ref=ref)
+
+
+def _check_schemas(fields: dict[str, Any]) -> None:
+    for schema_field in SCHEMA_FIELDS.values():
+        if schema_field in fields:
+            check_schema(fields[schema_field], schema_field)
+
+
+def create_dataset(db: Database, principal: Principal, fields: dict[str, Any]) -> dict[str, Any]:
+    _check_schemas(fields)
+    now = utcnow()
+    row: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "project_id": principal.project_id,
+        "name": fields["name"],
+        "description": fields.get("description"),
+        "input_schema": fields.get("input_schema"),
+        "output_schema": fields.get("output_schema"),
+        "metadata_schema": fields.get("metadata_schema"),
+        "guidance": fields.get("guidance"),
+        "ai_managed_guidance": bool(fields.get("ai_managed_guidance")),
+        "evaluators": fields.get("evaluators") or [],
+        "report_evaluators": fields.get("report_evaluators") or [],
+        "case_count": 0,
+        "created_at": now,
+        "updated_at": now,
+        "created_by": principal.key_id,
+        "created_by_name": principal.key_name,
+        "updated_by": principal.key_id,
+        "updated_by_name": principal.key_name,
+    }
+    with db.write() as conn:
+        store.insert_dataset(conn, row=row)
+        store.insert_revision(conn, dataset=row, op="create", at=now)
+    return row
+
+
+def update_dataset(db: Database, principal: Principal, ref: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """Partial update: absent keys stay, null clears. A schema change that existing cases violate is refused."""
+    _check_schemas(fields)
+    changes = dict(fields)
+    for field in _LIST_FIELDS:
+        if field in changes and changes[field] is None:
+            changes[field] = []
+    if changes.get("ai_managed_guidance", False) is None:
+        changes["ai_managed_guidance"] = False
+    now = utcnow()
+    changes.update(updated_at=now, updated_by=principal.key_id, updated_by_name=principal.key_name)
+    with db.write() as conn:
+        dataset = store.get_dataset(conn, project_id=principal.project_id, ref=ref)
+        updated = {**dataset, **changes}
+        schemas_changed = any(updated[f] != dataset[f] for f in SCHEMA_FIELDS.values())
+        if schemas_changed and dataset["case_count"]:
+            _refuse_if_cases_break(conn, dataset_id=dataset["id"], validator=CaseValidator(updated))
+        store.update_dataset(conn, dataset=dataset, changes=changes)
+        store.insert_revision(conn, dataset=updated, op="update", at=now)
+    return updated
+
+
+def _refuse_if_cases_break(conn: Any, *, dataset_id: str, validator: CaseValidator) -> None:
+    if validator.empty:
+        return
+    violations: list[Violation] = []
+    broken = 0
+    for index, case in enumerate(case_store.iter_cases(conn, dataset_id=dataset_id, raw=False)):
+        found = validator.violations(case, index)
+        if found:
+            broken += 1
+            violations.extend(found[: MAX_REPORTED_VIOLATIONS - len(violations)])
+    if violations:
+        plural = "s" if broken > 1 else ""
+        raise InvalidInput(
+            summarize(violations, action=f"The new schema would invalidate {broken} existing case{plural}; first")
+            + " Fix or delete those cases first, then change the schema.",
+            violations,
+        )
+
+
+def delete_dataset(db: Database, principal: Principal, ref: str) -> None:
+    with db.write() as conn:
+        dataset = store.get_dataset(conn, project_id=principal.project_id, ref=ref)
+        store.delete_dataset(conn, dataset_id=dataset["id"])

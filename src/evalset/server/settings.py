@@ -1,0 +1,37 @@
+"""One settings object for the server, read from flags and `EVALSET_*` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+MIB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """Server configuration.
+
+    Every field can be set from the environment as `EVALSET_<FIELD>` (for example
+    `EVALSET_DATABASE_URL`, `EVALSET_DATA_DIR`, `EVALSET_MAX_BODY_BYTES`); CLI flags win.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="EVALSET_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy-style URL (postgresql://... or sqlite:///...); default: SQLite in data_dir.",
+    )
+    data_dir: Path = Field(default=Path(".evalset"), description="Where the embedded SQLite database lives.")
+    max_body_bytes: int = Field(default=32 * MIB, gt=0, description="Largest accepted request body; larger gets 413.")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+
+    def resolved_database_url(self) -> str:
+        """The database URL to connect to: the configured one, else the embedded SQLite file."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'evalset.db').resolve()}"

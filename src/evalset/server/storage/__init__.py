@@ -1,0 +1,10 @@
+"""Persistence: the only package that imports SQLAlchemy.
+
+Services open a transaction with `Database.read()` / `Database.write()` and pass the connection
+to the keyword-only functions of the modules here (`datasets`, `cases`, `history`, `keys`).
+"""
+
+from evalset.server.storage.engine import Conn, Database
+from evalset.server.storage.migrate import migrate
+
+__all__ = ["Conn", "Database", "migrate"]

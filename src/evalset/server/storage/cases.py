@@ -1,0 +1,180 @@
+"""Cases and their tags: bulk writes, optimistic updates, filtered and streamed reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, Literal
+
+from sqlalchemy import Connection, Select, bindparam, delete, distinct, func, select, update
+
+from evalset.server.domain.names import looks_like_uuid
+from evalset.server.storage._util import chunks, first_record, fragment, json_text, records
+from evalset.server.storage.tables import case_tags, cases
+
+__all__ = [
+    "CASE_FIELDS",
+    "JSON_FIELDS",
+    "get_case",
+    "find_by_names",
+    "name_exists",
+    "insert_cases",
+    "update_cases",
+    "delete_case",
+    "iter_cases",
+    "iter_export_rows",
+]
+
+CASE_FIELDS = (
+    "id",
+    "dataset_id",
+    "name",
+    "inputs",
+    "expected_output",
+    "metadata",
+    "evaluators",
+    "tags",
+    "source_trace_id",
+    "source_span_id",
+    "version",
+    "created_at",
+    "created_by",
+    "created_by_name",
+    "updated_at",
+    "updated_by",
+    "updated_by_name",
+)
+JSON_FIELDS = frozenset({"inputs", "expected_output", "metadata", "evaluators", "tags"})
+_WRITE_FIELDS = [f for f in CASE_FIELDS if f not in ("id", "dataset_id", "created_at", "created_by", "created_by_name")]
+_columns = [cases.c[f] for f in CASE_FIELDS]
+STREAM_BATCH = 2000
+
+
+def get_case(conn: Connection, *, dataset_id: str, case_id: str) -> dict[str, Any] | None:
+    if not looks_like_uuid(case_id):
+        return None
+    query = select(cases.c.seq, *_columns).where(cases.c.dataset_id == dataset_id, cases.c.id == case_id)
+    return first_record(conn.execute(query))
+
+
+def find_by_names(conn: Connection, *, dataset_id: str, names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The existing cases of a dataset with these names, by name."""
+    found: dict[str, dict[str, Any]] = {}
+    for part in chunks(list(names)):
+        query = select(cases.c.seq, *_columns).where(cases.c.dataset_id == dataset_id, cases.c.name.in_(part))
+        for row in records(conn.execute(query)):
+            found[row["name"]] = row
+    return found
+
+
+def name_exists(conn: Connection, *, dataset_id: str, name: str, other_than: str | None = None) -> bool:
+    query = select(cases.c.id).where(cases.c.dataset_id == dataset_id, cases.c.name == name)
+    if other_than is not None:
+        query = query.where(cases.c.id != other_than)
+    return conn.execute(query).first() is not None
+
+
+def insert_cases(conn: Connection, *, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert complete case records (and their tag index rows) in batches."""
+    if not rows:
+        return
+    if not any(r["tags"] for r in rows):
+        conn.execute(cases.insert(), list(rows))
+        return
+    result = conn.execute(
+        cases.insert().returning(cases.c.seq, sort_by_parameter_order=True),
+        list(rows),
+    )
+    tag_rows = [
+        {"dataset_id": row["dataset_id"], "tag": tag, "case_seq": seq}
+        for row, seq in zip(rows, result.scalars(), strict=True)
+        for tag in dict.fromkeys(row["tags"])
+    ]
+    if tag_rows:
+        conn.execute(case_tags.insert(), tag_rows)
+
+
+def update_cases(conn: Connection, *, rows: Sequence[dict[str, Any]], expected_versions: Sequence[int]) -> list[str]:
+    """Write new states of existing cases, each only if its stored version is the expected one.
+
+    Returns the ids whose version had moved on (nothing is written for those).
+    """
+    stale: list[str] = []
+    statement = (
+        update(cases)
+        .where(cases.c.id == bindparam("_id"), cases.c.version == bindparam("_expected"))
+        .values({f: bindparam(f) for f in _WRITE_FIELDS})
+    )
+    for row, expected in zip(rows, expected_versions, strict=True):
+        params = {f: row[f] for f in _WRITE_FIELDS}
+        params["_id"] = row["id"]
+        params["_expected"] = expected
+        if conn.execute(statement, params).rowcount != 1:
+            stale.append(row["id"])
+    _replace_tags(conn, rows)
+    return stale
+
+
+def _replace_tags(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    seqs = [row["seq"] for row in rows]
+    for part in chunks(seqs):
+        conn.execute(delete(case_tags).where(case_tags.c.case_seq.in_(part)))
+    tag_rows = [
+        {"dataset_id": row["dataset_id"], "tag": tag, "case_seq": row["seq"]}
+        for row in rows
+        for tag in dict.fromkeys(row["tags"])
+    ]
+    if tag_rows:
+        conn.execute(case_tags.insert(), tag_rows)
+
+
+def delete_case(conn: Connection, *, dataset_id: str, case_id: str) -> bool:
+    result = conn.execute(delete(cases).where(cases.c.dataset_id == dataset_id, cases.c.id == case_id))
+    return result.rowcount == 1
+
+
+def _filtered(
+    query: Select[Any], *, dataset_id: str, tags: Sequence[str] | None, tags_match: Literal["any", "all"]
+) -> Select[Any]:
+    query = query.where(cases.c.dataset_id == dataset_id)
+    wanted = list(dict.fromkeys(tags or []))
+    if not wanted:
+        return query
+    tagged = select(case_tags.c.case_seq).where(case_tags.c.dataset_id == dataset_id, case_tags.c.tag.in_(wanted))
+    if tags_match == "all" and len(wanted) > 1:
+        tagged = tagged.group_by(case_tags.c.case_seq).having(func.count(distinct(case_tags.c.tag)) == len(wanted))
+    return query.where(cases.c.seq.in_(tagged))
+
+
+def iter_cases(
+    conn: Connection,
+    *,
+    dataset_id: str,
+    tags: Sequence[str] | None = None,
+    tags_match: Literal["any", "all"] = "any",
+    limit: int | None = None,
+    offset: int = 0,
+    raw: bool = True,
+) -> Iterator[dict[str, Any]]:
+    """Case records in creation order, fetched in batches. With `raw`, JSON fields are pre-serialised fragments."""
+    columns = [json_text(conn, cases.c[f]) if raw and f in JSON_FIELDS else cases.c[f] for f in CASE_FIELDS]
+    query = _filtered(select(*columns), dataset_id=dataset_id, tags=tags, tags_match=tags_match)
+    query = query.order_by(cases.c.seq).offset(offset or None).limit(limit)
+    result = conn.execution_options(stream_results=True, yield_per=STREAM_BATCH).execute(query)
+    for row in result:
+        record = dict(zip(CASE_FIELDS, row, strict=True))
+        if raw:
+            for field in JSON_FIELDS:
+                record[field] = fragment(record[field])
+        yield record
+
+
+def iter_export_rows(conn: Connection, *, dataset_id: str) -> Iterator[Sequence[Any]]:
+    """(name, inputs, metadata, expected_output, evaluators) with JSON as text, in creation order, streamed."""
+    fields = ("inputs", "metadata", "expected_output", "evaluators")
+    query = (
+        select(cases.c.name, *(json_text(conn, cases.c[f]) for f in fields))
+        .where(cases.c.dataset_id == dataset_id)
+        .order_by(cases.c.seq)
+    )
+    result = conn.execution_options(stream_results=True, yield_per=STREAM_BATCH).execute(query)
+    yield from result

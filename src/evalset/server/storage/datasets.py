@@ -1,0 +1,117 @@
+"""Datasets: lookup by id or name within a project, writes, case counts, revisions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, exc, select, update
+
+from evalset.server.domain.names import looks_like_uuid
+from evalset.server.errors import Conflict, DatasetNotFound
+from evalset.server.storage._util import first_record, records
+from evalset.server.storage.tables import dataset_revisions, datasets
+
+__all__ = [
+    "SUMMARY_FIELDS",
+    "list_datasets",
+    "get_dataset",
+    "insert_dataset",
+    "update_dataset",
+    "delete_dataset",
+    "add_case_count",
+    "insert_revision",
+    "revision_as_of",
+]
+
+SUMMARY_FIELDS = (
+    "id",
+    "name",
+    "project_id",
+    "description",
+    "guidance",
+    "ai_managed_guidance",
+    "case_count",
+    "created_at",
+    "updated_at",
+    "created_by_name",
+    "updated_by_name",
+)
+_summary_columns = [datasets.c[name] for name in SUMMARY_FIELDS]
+
+
+def list_datasets(conn: Connection, *, project_id: str) -> list[dict[str, Any]]:
+    query = select(*_summary_columns).where(datasets.c.project_id == project_id).order_by(datasets.c.name)
+    return list(records(conn.execute(query)))
+
+
+def get_dataset(conn: Connection, *, project_id: str, ref: str) -> dict[str, Any]:
+    """The dataset called `ref` or with id `ref` in this project; DatasetNotFound otherwise."""
+    base = select(datasets).where(datasets.c.project_id == project_id)
+    row = None
+    if looks_like_uuid(ref):
+        row = first_record(conn.execute(base.where(datasets.c.id == ref)))
+    if row is None:
+        row = first_record(conn.execute(base.where(datasets.c.name == ref)))
+    if row is None:
+        raise DatasetNotFound()
+    return row
+
+
+def _name_taken(name: str) -> Conflict:
+    return Conflict(f"A dataset named {name!r} already exists in this project; choose another name.")
+
+
+def _name_exists(conn: Connection, *, project_id: str, name: str, other_than: str | None = None) -> bool:
+    query = select(datasets.c.id).where(datasets.c.project_id == project_id, datasets.c.name == name)
+    if other_than is not None:
+        query = query.where(datasets.c.id != other_than)
+    return conn.execute(query).first() is not None
+
+
+def insert_dataset(conn: Connection, *, row: dict[str, Any]) -> None:
+    if _name_exists(conn, project_id=row["project_id"], name=row["name"]):
+        raise _name_taken(row["name"])
+    try:
+        with conn.begin_nested():
+            conn.execute(datasets.insert().values(**row))
+    except exc.IntegrityError:  # a concurrent create won the race for the name
+        raise _name_taken(row["name"]) from None
+
+
+def update_dataset(conn: Connection, *, dataset: dict[str, Any], changes: dict[str, Any]) -> None:
+    name = changes.get("name")
+    renamed = name is not None and name != dataset["name"]
+    if renamed and _name_exists(conn, project_id=dataset["project_id"], name=name, other_than=dataset["id"]):
+        raise _name_taken(str(name))
+    try:
+        with conn.begin_nested():
+            conn.execute(update(datasets).where(datasets.c.id == dataset["id"]).values(**changes))
+    except exc.IntegrityError:
+        raise _name_taken(str(name)) from None
+
+
+def delete_dataset(conn: Connection, *, dataset_id: str) -> None:
+    conn.execute(delete(datasets).where(datasets.c.id == dataset_id))
+
+
+def add_case_count(conn: Connection, *, dataset_id: str, delta: int) -> None:
+    if delta:
+        conn.execute(
+            update(datasets).where(datasets.c.id == dataset_id).values(case_count=datasets.c.case_count + delta)
+        )
+
+
+def insert_revision(conn: Connection, *, dataset: dict[str, Any], op: str, at: datetime) -> None:
+    conn.execute(dataset_revisions.insert().values(dataset_id=dataset["id"], op=op, state=dataset, at=at))
+
+
+def revision_as_of(conn: Connection, *, dataset_id: str, at: datetime) -> dict[str, Any] | None:
+    """The dataset's state as of `at`, or None if it did not exist yet."""
+    query = (
+        select(dataset_revisions.c.state)
+        .where(dataset_revisions.c.dataset_id == dataset_id, dataset_revisions.c.at <= at)
+        .order_by(dataset_revisions.c.id.desc())
+        .limit(1)
+    )
+    return conn.execute(query).scalar()

@@ -1,0 +1,173 @@
+"""Table definitions (SQLAlchemy Core). The migrations in `migrations/` must agree with these."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+__all__ = ["metadata", "projects", "api_keys", "datasets", "cases", "case_tags", "case_revisions", "dataset_revisions"]
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on both databases (SQLite stores it naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is not None and dialect.name == "sqlite":
+            return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
+
+
+# Case data (inputs, outputs, metadata, tags) is JSONB on PostgreSQL: compact and indexable.
+# Schemas and evaluators keep plain JSON there, so they come back byte-for-byte in the key order
+# they were sent (property order drives the case form in the UI).
+DATA = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+DOC = JSON(none_as_null=True)
+ID = Uuid(as_uuid=False)
+BIGID = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrement needs INTEGER
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("project_id", ID, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("lookup", String(32), nullable=False, unique=True),
+    Column("secret_hash", String(64), nullable=False),
+    Column("scopes", String(500), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+)
+
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("project_id", ID, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("input_schema", DOC, nullable=True),
+    Column("output_schema", DOC, nullable=True),
+    Column("metadata_schema", DOC, nullable=True),
+    Column("guidance", Text, nullable=True),
+    Column("ai_managed_guidance", Boolean, nullable=False, default=False),
+    Column("evaluators", DOC, nullable=False),
+    Column("report_evaluators", DOC, nullable=False),
+    Column("case_count", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("created_by", ID, nullable=True),
+    Column("created_by_name", String(200), nullable=True),
+    Column("updated_by", ID, nullable=True),
+    Column("updated_by_name", String(200), nullable=True),
+    UniqueConstraint("project_id", "name"),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("seq", BIGID, primary_key=True, autoincrement=True),
+    Column("id", ID, nullable=False, unique=True),
+    Column("dataset_id", ID, ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(255), nullable=True),
+    Column("inputs", DATA, nullable=True),
+    Column("expected_output", DATA, nullable=True),
+    Column("metadata", DATA, nullable=True),
+    Column("evaluators", DATA, nullable=False),
+    Column("tags", DATA, nullable=False),
+    Column("source_trace_id", String(64), nullable=True),
+    Column("source_span_id", String(64), nullable=True),
+    Column("version", Integer, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("created_by", ID, nullable=True),
+    Column("created_by_name", String(200), nullable=True),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("updated_by", ID, nullable=True),
+    Column("updated_by_name", String(200), nullable=True),
+    UniqueConstraint("dataset_id", "name"),
+    Index(None, "dataset_id", "seq"),
+)
+
+# One row per (case, tag): tag filters are index range scans on both databases.
+case_tags = Table(
+    "case_tags",
+    metadata,
+    Column("dataset_id", ID, ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False),
+    Column("tag", String(255), nullable=False),
+    Column("case_seq", BIGID, ForeignKey("cases.seq", ondelete="CASCADE"), nullable=False),
+    PrimaryKeyConstraint("dataset_id", "tag", "case_seq"),
+    Index(None, "case_seq"),
+)
+
+# Every case change keeps the full new state; deleted cases stay recoverable from here.
+case_revisions = Table(
+    "case_revisions",
+    metadata,
+    Column("id", BIGID, primary_key=True, autoincrement=True),
+    Column("dataset_id", ID, ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False),
+    Column("case_id", ID, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("op", String(10), nullable=False),
+    Column("state", DATA, nullable=False),
+    Column("actor_id", ID, nullable=True),
+    Column("actor_name", String(200), nullable=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Index(None, "case_id", "version"),
+    Index(None, "dataset_id", "at"),
+)
+
+dataset_revisions = Table(
+    "dataset_revisions",
+    metadata,
+    Column("id", BIGID, primary_key=True, autoincrement=True),
+    Column("dataset_id", ID, ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False),
+    Column("op", String(10), nullable=False),
+    Column("state", DOC, nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Index(None, "dataset_id", "at"),
+)
