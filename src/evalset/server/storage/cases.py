@@ -21,6 +21,7 @@ __all__ = [
     "update_cases",
     "delete_case",
     "iter_cases",
+    "filter_cases",
     "iter_export_rows",
 ]
 
@@ -132,9 +133,10 @@ def delete_case(conn: Connection, *, dataset_id: str, case_id: str) -> bool:
     return result.rowcount == 1
 
 
-def _filtered(
-    query: Select[Any], *, dataset_id: str, tags: Sequence[str] | None, tags_match: Literal["any", "all"]
+def filter_cases(
+    query: Select[Any], *, dataset_id: str, tags: Sequence[str] | None, tags_match: Literal["any", "all"] = "any"
 ) -> Select[Any]:
+    """Restrict a select over `cases` to one dataset and, optionally, to tags (via the case_tags index)."""
     query = query.where(cases.c.dataset_id == dataset_id)
     wanted = list(dict.fromkeys(tags or []))
     if not wanted:
@@ -157,9 +159,9 @@ def iter_cases(
 ) -> Iterator[dict[str, Any]]:
     """Case records in creation order, fetched in batches. With `raw`, JSON fields are pre-serialised fragments."""
     columns = [json_text(conn, cases.c[f]) if raw and f in JSON_FIELDS else cases.c[f] for f in CASE_FIELDS]
-    query = _filtered(select(*columns), dataset_id=dataset_id, tags=tags, tags_match=tags_match)
+    query = filter_cases(select(*columns), dataset_id=dataset_id, tags=tags, tags_match=tags_match)
     query = query.order_by(cases.c.seq).offset(offset or None).limit(limit)
-    result = conn.execution_options(stream_results=True, yield_per=STREAM_BATCH).execute(query)
+    result = conn.execute(query.execution_options(stream_results=True, yield_per=STREAM_BATCH))
     for row in result:
         record = dict(zip(CASE_FIELDS, row, strict=True))
         if raw:
@@ -176,5 +178,5 @@ def iter_export_rows(conn: Connection, *, dataset_id: str) -> Iterator[Sequence[
         .where(cases.c.dataset_id == dataset_id)
         .order_by(cases.c.seq)
     )
-    result = conn.execution_options(stream_results=True, yield_per=STREAM_BATCH).execute(query)
+    result = conn.execute(query.execution_options(stream_results=True, yield_per=STREAM_BATCH))
     yield from result

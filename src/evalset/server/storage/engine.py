@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, Text, cast, create_engine, event, type_coerce
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.sql.elements import ColumnElement
 
 __all__ = ["Database", "Conn", "normalize_url"]
 
@@ -61,12 +60,6 @@ class Database:
         """A write transaction: commits on success, rolls back everything on any exception."""
         with self.engine.connect().execution_options(evalset_write=True) as conn, conn.begin():
             yield conn
-
-    def json_text(self, column: ColumnElement[Any]) -> ColumnElement[str]:
-        """Select a JSON column as its serialised text, so responses can embed it without re-parsing."""
-        if self.dialect == "postgresql":
-            return cast(column, Text)
-        return type_coerce(column, Text)
 
     def dispose(self) -> None:
         self.engine.dispose()

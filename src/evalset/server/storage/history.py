@@ -77,6 +77,6 @@ def states_as_of(conn: Connection, *, dataset_id: str, at: datetime) -> Iterator
     query = (
         select(r.c.state).join(window, r.c.id == window.c.last_id).where(r.c.op != "delete").order_by(window.c.first_id)
     )
-    result = conn.execution_options(stream_results=True, yield_per=1000).execute(query)
+    result = conn.execute(query.execution_options(stream_results=True, yield_per=1000))
     for (state,) in result:
         yield state

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+import orjson
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -46,11 +48,25 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value
 
 
+class JSONText(TypeDecorator[Any]):
+    """JSON kept as TEXT on SQLite: a column declared JSON gets NUMERIC affinity there, which turns
+    the stored text `1` into the integer 1 and breaks reading the column back as JSON text."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else orjson.dumps(value).decode()
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return None if value is None else orjson.loads(value)
+
+
 # Case data (inputs, outputs, metadata, tags) is JSONB on PostgreSQL: compact and indexable.
 # Schemas and evaluators keep plain JSON there, so they come back byte-for-byte in the key order
 # they were sent (property order drives the case form in the UI).
-DATA = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
-DOC = JSON(none_as_null=True)
+DATA = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql").with_variant(JSONText(), "sqlite")
+DOC = JSON(none_as_null=True).with_variant(JSONText(), "sqlite")
 ID = Uuid(as_uuid=False)
 BIGID = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrement needs INTEGER
 

@@ -50,13 +50,13 @@ def upgrade() -> None:
         sa.Column("project_id", sa.Uuid(as_uuid=False), nullable=False),
         sa.Column("name", sa.String(length=255), nullable=False),
         sa.Column("description", sa.Text(), nullable=True),
-        sa.Column("input_schema", sa.JSON(none_as_null=True), nullable=True),
-        sa.Column("output_schema", sa.JSON(none_as_null=True), nullable=True),
-        sa.Column("metadata_schema", sa.JSON(none_as_null=True), nullable=True),
+        sa.Column("input_schema", sa.JSON(none_as_null=True).with_variant(sa.Text(), "sqlite"), nullable=True),
+        sa.Column("output_schema", sa.JSON(none_as_null=True).with_variant(sa.Text(), "sqlite"), nullable=True),
+        sa.Column("metadata_schema", sa.JSON(none_as_null=True).with_variant(sa.Text(), "sqlite"), nullable=True),
         sa.Column("guidance", sa.Text(), nullable=True),
         sa.Column("ai_managed_guidance", sa.Boolean(), nullable=False),
-        sa.Column("evaluators", sa.JSON(none_as_null=True), nullable=False),
-        sa.Column("report_evaluators", sa.JSON(none_as_null=True), nullable=False),
+        sa.Column("evaluators", sa.JSON(none_as_null=True).with_variant(sa.Text(), "sqlite"), nullable=False),
+        sa.Column("report_evaluators", sa.JSON(none_as_null=True).with_variant(sa.Text(), "sqlite"), nullable=False),
         sa.Column("case_count", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
@@ -79,9 +79,9 @@ def upgrade() -> None:
         sa.Column("op", sa.String(length=10), nullable=False),
         sa.Column(
             "state",
-            sa.JSON(none_as_null=True).with_variant(
-                postgresql.JSONB(none_as_null=True, astext_type=sa.Text()), "postgresql"
-            ),
+            sa.JSON(none_as_null=True)
+            .with_variant(postgresql.JSONB(none_as_null=True, astext_type=sa.Text()), "postgresql")
+            .with_variant(sa.Text(), "sqlite"),
             nullable=False,
         ),
         sa.Column("actor_id", sa.Uuid(as_uuid=False), nullable=True),
@@ -104,37 +104,37 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=255), nullable=True),
         sa.Column(
             "inputs",
-            sa.JSON(none_as_null=True).with_variant(
-                postgresql.JSONB(none_as_null=True, astext_type=sa.Text()), "postgresql"
-            ),
+            sa.JSON(none_as_null=True)
+            .with_variant(postgresql.JSONB(none_as_null=True, astext_type=sa.Text()), "postgresql")
+            .with_variant(sa.Text(), "sqlite"),
             nullable=True,
         ),
         sa.Column(
             "expected_output",
-            sa.JSON(none_as_null=True).with_variant(
-                postgresql.JSONB(none_as_null=True, astext_type=sa.Text()), "postgresql"
-            ),
+            sa.JSON(none_as_null=True)
+            .with_variant(postgresql.JSONB(none_as_null=True, astext_type=sa.Text()), "postgresql")
+            .with_variant(sa.Text(), "sqlite"),
             nullable=True,
         ),
         sa.Column(
             "metadata",
-            sa.JSON(none_as_null=True).with_variant(
-                postgresql.JSONB(none_as_null=True, astext_type=sa.Text()), "postgresql"
-            ),
+            sa.JSON(none_as_null=True)
+            .with_variant(postgresql.JSONB(none_as_null=True, astext_type=sa.Text()), "postgresql")
+            .with_variant(sa.Text(), "sqlite"),
             nullable=True,
         ),
         sa.Column(
             "evaluators",
-            sa.JSON(none_as_null=True).with_variant(
-                postgresql.JSONB(none_as_null=True, astext_type=sa.Text()), "postgresql"
-            ),
+            sa.JSON(none_as_null=True)
+            .with_variant(postgresql.JSONB(none_as_null=True, astext_type=sa.Text()), "postgresql")
+            .with_variant(sa.Text(), "sqlite"),
             nullable=False,
         ),
         sa.Column(
             "tags",
-            sa.JSON(none_as_null=True).with_variant(
-                postgresql.JSONB(none_as_null=True, astext_type=sa.Text()), "postgresql"
-            ),
+            sa.JSON(none_as_null=True)
+            .with_variant(postgresql.JSONB(none_as_null=True, astext_type=sa.Text()), "postgresql")
+            .with_variant(sa.Text(), "sqlite"),
             nullable=False,
         ),
         sa.Column("source_trace_id", sa.String(length=64), nullable=True),
@@ -161,7 +161,7 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("dataset_id", sa.Uuid(as_uuid=False), nullable=False),
         sa.Column("op", sa.String(length=10), nullable=False),
-        sa.Column("state", sa.JSON(none_as_null=True), nullable=False),
+        sa.Column("state", sa.JSON(none_as_null=True).with_variant(sa.Text(), "sqlite"), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["dataset_id"], ["datasets.id"], name=op.f("fk_dataset_revisions_dataset_id_datasets"), ondelete="CASCADE"
