@@ -6,7 +6,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 import orjson
-
 from sqlalchemy import (
     JSON,
     BigInteger,
