@@ -59,6 +59,22 @@ async def _send_json(send: Send, status: int, detail: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def _document_json_bodies(app: FastAPI) -> None:
+    """Add the schemas of bodies parsed by `json_body` (not FastAPI) to the OpenAPI components."""
+    from evalset.server.api.deps import component_schemas
+
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(component_schemas())
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
     """Build the application: connect, migrate, mount the API. Tests inject their own settings or database."""
     from evalset.server.api import v1
@@ -77,6 +93,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     install_handlers(app)
     app.include_router(v1.router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    _document_json_bodies(app)
 
     @app.get("/health", include_in_schema=False)
     def health() -> dict[str, Any]:

@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from evalset._cli import DATASET_COMMANDS, add_dataset_commands, run_dataset_command
 from evalset.server.domain.auth import SCOPES
 
 __all__ = ["main", "build_parser"]
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--name", default=None, help="a label for the key")
     keys.add_parser("list", help="list keys (never the secrets)").add_argument("--project", default=None)
     keys.add_parser("revoke", help="revoke a key").add_argument("key", help="the key, or its 12-character id")
+    add_dataset_commands(commands)
     return parser
 
 
@@ -121,6 +123,8 @@ def _keys(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in DATASET_COMMANDS:
+        return run_dataset_command(args)
     handler = {"serve": _serve, "projects": _projects, "keys": _keys}[args.command]
     try:
         return handler(args)

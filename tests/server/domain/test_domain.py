@@ -105,3 +105,25 @@ def test_export_shape_has_only_pydantic_evals_keys() -> None:
 def test_uuid_detection() -> None:
     assert looks_like_uuid("0af76519-16cd-43dd-8448-eb211c80319c") and looks_like_uuid("0af7651916cd43dd8448eb211c80319c")
     assert not looks_like_uuid("qa-golden-set") and not looks_like_uuid("0af76519-16cd-43dd-8448-eb211c80319")
+
+
+def test_new_ids_are_distinct_version_4_uuids() -> None:
+    import uuid
+
+    from evalset.server.domain.cases import new_ids
+
+    ids = new_ids(2000)
+    assert len(set(ids)) == 2000
+    for value in ids:
+        parsed = uuid.UUID(value)
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122 and str(parsed) == value
+
+
+def test_evaluators_without_arguments_are_normalized() -> None:
+    from evalset.server.domain.cases import normalize_evaluators
+
+    assert normalize_evaluators([{"name": "A"}, {"name": "B", "arguments": {"x": 1}}]) == [
+        {"name": "A", "arguments": None},
+        {"name": "B", "arguments": {"x": 1}},
+    ]
+    assert normalize_evaluators(None) == []

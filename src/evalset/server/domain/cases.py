@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +12,8 @@ __all__ = [
     "Actor",
     "CONTENT_FIELDS",
     "EXPORT_FIELDS",
+    "new_ids",
+    "normalize_evaluators",
     "new_case",
     "apply_patch",
     "apply_upsert",
@@ -37,16 +39,36 @@ class Actor:
     name: str | None
 
 
-def new_case(data: Mapping[str, Any], *, dataset_id: str, actor: Actor, now: datetime) -> dict[str, Any]:
+def new_ids(count: int) -> list[str]:
+    """`count` random (version 4) UUID strings, from one read of the OS's random source."""
+    raw = os.urandom(16 * count).hex()
+    ids = []
+    for start in range(0, 32 * count, 32):
+        h = raw[start : start + 32]
+        variant = "89ab"[int(h[16], 16) & 3]
+        ids.append(f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}")
+    return ids
+
+
+def normalize_evaluators(evaluators: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """Every evaluator as `{name, arguments}`: pydantic-evals misreads `{"name": X}` without arguments."""
+    if not evaluators:
+        return []
+    return [e if "arguments" in e else {"name": e["name"], "arguments": None} for e in evaluators]
+
+
+def new_case(
+    data: Mapping[str, Any], *, dataset_id: str, actor: Actor, now: datetime, id: str | None = None
+) -> dict[str, Any]:
     """A complete case record, version 1, from request data."""
     return {
-        "id": str(uuid.uuid4()),
+        "id": id or new_ids(1)[0],
         "dataset_id": dataset_id,
         "name": data.get("name"),
         "inputs": data.get("inputs"),
         "expected_output": data.get("expected_output"),
         "metadata": data.get("metadata"),
-        "evaluators": data.get("evaluators") or [],
+        "evaluators": normalize_evaluators(data.get("evaluators")),
         "tags": data.get("tags") or [],
         "source_trace_id": data.get("source_trace_id"),
         "source_span_id": data.get("source_span_id"),
@@ -64,6 +86,7 @@ def _touched(current: Mapping[str, Any], changes: Mapping[str, Any], *, actor: A
     updated = dict(current)
     for field, value in changes.items():
         updated[field] = _CLEARED[field] if value is None and field in _CLEARED else value
+    updated["evaluators"] = normalize_evaluators(updated["evaluators"])
     updated["version"] = current["version"] + 1
     updated["updated_at"] = now
     updated["updated_by"] = actor.id
@@ -81,7 +104,7 @@ def apply_upsert(
 ) -> dict[str, Any] | None:
     """Import upsert: replace content fields, keep tags/sources unless sent; None when nothing changes."""
     changes: dict[str, Any] = {field: incoming.get(field) for field in CONTENT_FIELDS}
-    changes["evaluators"] = changes["evaluators"] or []
+    changes["evaluators"] = normalize_evaluators(changes["evaluators"])
     for field in ("tags", "source_trace_id", "source_span_id"):
         if incoming.get(field) is not None:
             changes[field] = incoming[field]

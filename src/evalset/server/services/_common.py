@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
 
 from evalset.server.domain.auth import Principal
 from evalset.server.domain.cases import Actor
 
-__all__ = ["utcnow", "actor_of", "case_out", "dataset_out"]
+__all__ = ["utcnow", "actor_of"]
 
 
 def utcnow() -> datetime:
@@ -17,13 +16,3 @@ def utcnow() -> datetime:
 
 def actor_of(principal: Principal) -> Actor:
     return Actor(id=principal.key_id, name=principal.key_name)
-
-
-def case_out(record: dict[str, Any]) -> dict[str, Any]:
-    """A stored case record as the API returns it (no storage-internal keys)."""
-    record.pop("seq", None)
-    return record
-
-
-def dataset_out(record: dict[str, Any]) -> dict[str, Any]:
-    return record

@@ -11,7 +11,7 @@ from evalset.server.domain.auth import Principal
 from evalset.server.domain.names import looks_like_uuid
 from evalset.server.domain.schemas import summarize, validator_for_dataset
 from evalset.server.errors import CaseNotFound, Conflict, InvalidInput, PreconditionFailed, Violation
-from evalset.server.services._common import actor_of, case_out, utcnow
+from evalset.server.services._common import actor_of, utcnow
 from evalset.server.storage import Conn, Database, history
 from evalset.server.storage import cases as store
 from evalset.server.storage import datasets as dataset_store
@@ -53,7 +53,11 @@ def _name_conflict(names: Sequence[str], dataset_name: str) -> Conflict:
 def _insert_new(conn: Conn, dataset: dict[str, Any], items: Sequence[dict[str, Any]], principal: Principal):
     actor = actor_of(principal)
     now = utcnow()
-    rows = [rules.new_case(item, dataset_id=dataset["id"], actor=actor, now=now) for item in items]
+    ids = rules.new_ids(len(items))
+    rows = [
+        rules.new_case(item, dataset_id=dataset["id"], actor=actor, now=now, id=case_id)
+        for item, case_id in zip(items, ids, strict=True)
+    ]
     store.insert_cases(conn, rows=rows)
     history.insert_revisions(conn, cases=rows, op="create", actor_id=actor.id, actor_name=actor.name)
     dataset_store.add_case_count(conn, dataset_id=dataset["id"], delta=len(rows))
@@ -109,15 +113,16 @@ def import_cases(
             results.append(updated or current)
         _write_updates(conn, changed, expected=[c["version"] - 1 for c in changed], actor=actor)
         created = iter(_insert_new(conn, dataset, fresh, principal))
-        return [case_out(r if r is not None else next(created)) for r in results]
+        return [r if r is not None else next(created) for r in results]
 
 
 def _write_updates(conn: Conn, rows: list[dict[str, Any]], *, expected: list[int], actor: rules.Actor) -> None:
     if not rows:
         return
-    stale = store.update_cases(conn, rows=rows, expected_versions=expected)
-    if stale:
-        raise PreconditionFailed(f"Case {stale[0]} was changed by someone else meanwhile; retry the request.")
+    if not store.update_cases(conn, rows=rows, expected_versions=expected):
+        raise PreconditionFailed(
+            "A case was changed by someone else meanwhile; nothing was written, retry the request."
+        )
     history.insert_revisions(conn, cases=rows, op="update", actor_id=actor.id, actor_name=actor.name)
 
 
@@ -131,7 +136,7 @@ def _find(conn: Conn, principal: Principal, ref: str, case_id: str) -> tuple[dic
 
 def get_case(db: Database, principal: Principal, ref: str, case_id: str) -> dict[str, Any]:
     with db.read() as conn:
-        return case_out(_find(conn, principal, ref, case_id)[1])
+        return _find(conn, principal, ref, case_id)[1]
 
 
 def update_case(
@@ -160,7 +165,7 @@ def update_case(
         if taken:
             raise _name_conflict([new_name], dataset["name"])
         _write_updates(conn, [updated], expected=[current["version"]], actor=actor_of(principal))
-        return case_out(updated)
+        return updated
 
 
 def delete_case(db: Database, principal: Principal, ref: str, case_id: str) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Select, bindparam, delete, distinct, func, se
 
 from evalset.server.domain.names import looks_like_uuid
 from evalset.server.storage._util import chunks, first_record, fragment, json_text, records
+from evalset.server.storage.engine import bulk_insert
 from evalset.server.storage.tables import case_tags, cases
 
 __all__ = [
@@ -53,7 +54,7 @@ STREAM_BATCH = 2000
 def get_case(conn: Connection, *, dataset_id: str, case_id: str) -> dict[str, Any] | None:
     if not looks_like_uuid(case_id):
         return None
-    query = select(cases.c.seq, *_columns).where(cases.c.dataset_id == dataset_id, cases.c.id == case_id)
+    query = select(*_columns).where(cases.c.dataset_id == dataset_id, cases.c.id == case_id)
     return first_record(conn.execute(query))
 
 
@@ -61,7 +62,7 @@ def find_by_names(conn: Connection, *, dataset_id: str, names: Sequence[str]) ->
     """The existing cases of a dataset with these names, by name."""
     found: dict[str, dict[str, Any]] = {}
     for part in chunks(list(names)):
-        query = select(cases.c.seq, *_columns).where(cases.c.dataset_id == dataset_id, cases.c.name.in_(part))
+        query = select(*_columns).where(cases.c.dataset_id == dataset_id, cases.c.name.in_(part))
         for row in records(conn.execute(query)):
             found[row["name"]] = row
     return found
@@ -75,57 +76,43 @@ def name_exists(conn: Connection, *, dataset_id: str, name: str, other_than: str
 
 
 def insert_cases(conn: Connection, *, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert complete case records (and their tag index rows) in batches."""
-    if not rows:
-        return
-    if not any(r["tags"] for r in rows):
-        conn.execute(cases.insert(), list(rows))
-        return
-    result = conn.execute(
-        cases.insert().returning(cases.c.seq, sort_by_parameter_order=True),
-        list(rows),
-    )
+    """Insert complete case records (every CASE_FIELDS key) and their tag index rows."""
+    bulk_insert(conn, cases, [{f: row[f] for f in CASE_FIELDS} for row in rows])
+    _insert_tags(conn, rows)
+
+
+def _insert_tags(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     tag_rows = [
-        {"dataset_id": row["dataset_id"], "tag": tag, "case_seq": seq}
-        for row, seq in zip(rows, result.scalars(), strict=True)
+        {"dataset_id": row["dataset_id"], "tag": tag, "case_id": row["id"]}
+        for row in rows
         for tag in dict.fromkeys(row["tags"])
     ]
-    if tag_rows:
-        conn.execute(case_tags.insert(), tag_rows)
+    bulk_insert(conn, case_tags, tag_rows)
 
 
-def update_cases(conn: Connection, *, rows: Sequence[dict[str, Any]], expected_versions: Sequence[int]) -> list[str]:
+def update_cases(conn: Connection, *, rows: Sequence[dict[str, Any]], expected_versions: Sequence[int]) -> bool:
     """Write new states of existing cases, each only if its stored version is the expected one.
 
-    Returns the ids whose version had moved on (nothing is written for those).
+    Returns False when some case had moved on meanwhile (the caller must roll back).
     """
-    stale: list[str] = []
     statement = (
         update(cases)
         .where(cases.c.id == bindparam("_id"), cases.c.version == bindparam("_expected"))
         .values({f: bindparam(f) for f in _WRITE_FIELDS})
     )
-    for row, expected in zip(rows, expected_versions, strict=True):
-        params = {f: row[f] for f in _WRITE_FIELDS}
-        params["_id"] = row["id"]
-        params["_expected"] = expected
-        if conn.execute(statement, params).rowcount != 1:
-            stale.append(row["id"])
+    params = [
+        {**{f: row[f] for f in _WRITE_FIELDS}, "_id": row["id"], "_expected": expected}
+        for row, expected in zip(rows, expected_versions, strict=True)
+    ]
+    updated = conn.execute(statement, params).rowcount
     _replace_tags(conn, rows)
-    return stale
+    return updated == len(rows)
 
 
 def _replace_tags(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    seqs = [row["seq"] for row in rows]
-    for part in chunks(seqs):
-        conn.execute(delete(case_tags).where(case_tags.c.case_seq.in_(part)))
-    tag_rows = [
-        {"dataset_id": row["dataset_id"], "tag": tag, "case_seq": row["seq"]}
-        for row in rows
-        for tag in dict.fromkeys(row["tags"])
-    ]
-    if tag_rows:
-        conn.execute(case_tags.insert(), tag_rows)
+    for part in chunks([row["id"] for row in rows]):
+        conn.execute(delete(case_tags).where(case_tags.c.case_id.in_(part)))
+    _insert_tags(conn, rows)
 
 
 def delete_case(conn: Connection, *, dataset_id: str, case_id: str) -> bool:
@@ -141,10 +128,10 @@ def filter_cases(
     wanted = list(dict.fromkeys(tags or []))
     if not wanted:
         return query
-    tagged = select(case_tags.c.case_seq).where(case_tags.c.dataset_id == dataset_id, case_tags.c.tag.in_(wanted))
+    tagged = select(case_tags.c.case_id).where(case_tags.c.dataset_id == dataset_id, case_tags.c.tag.in_(wanted))
     if tags_match == "all" and len(wanted) > 1:
-        tagged = tagged.group_by(case_tags.c.case_seq).having(func.count(distinct(case_tags.c.tag)) == len(wanted))
-    return query.where(cases.c.seq.in_(tagged))
+        tagged = tagged.group_by(case_tags.c.case_id).having(func.count(distinct(case_tags.c.tag)) == len(wanted))
+    return query.where(cases.c.id.in_(tagged))
 
 
 def iter_cases(

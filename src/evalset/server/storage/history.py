@@ -9,27 +9,25 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from evalset.server.storage._util import first_record, records
+from evalset.server.storage.engine import bulk_insert
 from evalset.server.storage.tables import case_revisions
 
 __all__ = ["insert_revisions", "list_revisions", "latest_revision", "states_as_of"]
-
-_STATE_EXCLUDE = frozenset({"seq"})
 
 
 def insert_revisions(
     conn: Connection, *, cases: Sequence[dict[str, Any]], op: str, actor_id: str | None, actor_name: str | None
 ) -> None:
-    if not cases:
-        return
-    conn.execute(
-        case_revisions.insert(),
+    bulk_insert(
+        conn,
+        case_revisions,
         [
             {
                 "dataset_id": case["dataset_id"],
                 "case_id": case["id"],
                 "version": case["version"],
                 "op": op,
-                "state": {k: v for k, v in case.items() if k not in _STATE_EXCLUDE},
+                "state": case,
                 "actor_id": actor_id,
                 "actor_name": actor_name,
                 "at": case["updated_at"],

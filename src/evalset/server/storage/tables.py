@@ -154,9 +154,9 @@ case_tags = Table(
     metadata,
     Column("dataset_id", ID, ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False),
     Column("tag", String(255), nullable=False),
-    Column("case_seq", BIGID, ForeignKey("cases.seq", ondelete="CASCADE"), nullable=False),
-    PrimaryKeyConstraint("dataset_id", "tag", "case_seq"),
-    Index(None, "case_seq"),
+    Column("case_id", ID, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False),
+    PrimaryKeyConstraint("dataset_id", "tag", "case_id"),
+    Index(None, "case_id"),
 )
 
 # Every case change keeps the full new state; deleted cases stay recoverable from here.

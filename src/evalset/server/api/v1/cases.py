@@ -6,21 +6,28 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Response
 
-from evalset.server.api.deps import DB, Reader, Writer, dual_route, json_response, stream_response
-from evalset.server.api.v1.models import CaseCreate, CaseDetail, CasesBody, CaseUpdate, Revision
+from evalset.server.api.deps import DB, Reader, Writer, dual_route, json_body, json_response, stream_response
+from evalset.server.api.v1.models import (
+    CASE_CREATE,
+    CASE_UPDATE,
+    CASES_BODY,
+    CaseCreate,
+    CaseDetail,
+    CasesBody,
+    CaseUpdate,
+    Revision,
+)
 from evalset.server.domain.cases import parse_if_match
 from evalset.server.errors import InvalidInput
 from evalset.server.services import cases, history
-from evalset.server.services._common import case_out
 from evalset.server.services.export import stream_json_array
 
 router = APIRouter(tags=["cases"])
 CASES = "/datasets/{ds}/cases/"
 CASE = CASES + "{case_id}/"
-
-
-def _dump(case: CaseCreate | CaseUpdate) -> dict:
-    return case.model_dump(exclude_unset=True, mode="json")
+CREATE_BODY, CREATE_DOC = json_body(CASE_CREATE)
+UPDATE_BODY, UPDATE_DOC = json_body(CASE_UPDATE)
+CASES_BODY_DEP, CASES_DOC = json_body(CASES_BODY)
 
 
 def _etag(case: dict) -> dict[str, str]:
@@ -39,33 +46,32 @@ def list_cases(
 ) -> Response:
     """List cases in creation order, streamed; filter by tags, page with limit/offset."""
     rows = cases.open_case_list(db, principal, ds, tags=tags, tags_match=tags_match, limit=limit, offset=offset)
-    return stream_response(stream_json_array(map(case_out, rows)))
+    return stream_response(stream_json_array(rows))
 
 
-@dual_route(router, "POST", CASES, response_model=CaseDetail, status_code=201)
-def create_case(ds: str, body: CaseCreate, db: DB, principal: Writer) -> Response:
+@dual_route(router, "POST", CASES, response_model=CaseDetail, status_code=201, openapi_extra=CREATE_DOC)
+def create_case(ds: str, body: Annotated[CaseCreate, CREATE_BODY], db: DB, principal: Writer) -> Response:
     """Add one case; 409 when its name is taken in the dataset."""
-    (case,) = cases.create_cases(db, principal, ds, [_dump(body)], single=True)
+    (case,) = cases.create_cases(db, principal, ds, [dict(body)], single=True)
     return json_response(case, status_code=201, headers=_etag(case))
 
 
-@dual_route(router, "POST", CASES + "bulk/", response_model=list[CaseDetail])
-def bulk_create(ds: str, body: CasesBody, db: DB, principal: Writer) -> Response:
+@dual_route(router, "POST", CASES + "bulk/", response_model=list[CaseDetail], openapi_extra=CASES_DOC)
+def bulk_create(ds: str, body: Annotated[CasesBody, CASES_BODY_DEP], db: DB, principal: Writer) -> Response:
     """Add many cases at once, all or none."""
-    return json_response(cases.create_cases(db, principal, ds, [_dump(c) for c in body.cases]))
+    return json_response(cases.create_cases(db, principal, ds, body["cases"]))
 
 
-@dual_route(router, "POST", "/datasets/{ds}/import/", response_model=list[CaseDetail])
+@dual_route(router, "POST", "/datasets/{ds}/import/", response_model=list[CaseDetail], openapi_extra=CASES_DOC)
 def import_cases(
     ds: str,
-    body: CasesBody,
+    body: Annotated[CasesBody, CASES_BODY_DEP],
     db: DB,
     principal: Writer,
     on_conflict: Annotated[Literal["update", "error"], Query()] = "update",
 ) -> Response:
     """Import cases in one transaction: named cases that exist are updated (or, with on_conflict=error, 409)."""
-    items = [_dump(c) for c in body.cases]
-    return json_response(cases.import_cases(db, principal, ds, items, on_conflict=on_conflict))
+    return json_response(cases.import_cases(db, principal, ds, body["cases"], on_conflict=on_conflict))
 
 
 @dual_route(router, "GET", CASE, response_model=CaseDetail)
@@ -77,7 +83,7 @@ def get_case(ds: str, case_id: str, db: DB, principal: Reader) -> Response:
 def update_case(
     ds: str,
     case_id: str,
-    body: CaseUpdate,
+    body: Annotated[CaseUpdate, UPDATE_BODY],
     db: DB,
     principal: Writer,
     if_match: Annotated[str | None, Header(description="The case version you edited; 412 if it moved on.")] = None,
@@ -87,12 +93,12 @@ def update_case(
         version = parse_if_match(if_match)
     except ValueError as exc:
         raise InvalidInput(f"{exc}.") from None
-    case = cases.update_case(db, principal, ds, case_id, _dump(body), if_match=version)
+    case = cases.update_case(db, principal, ds, case_id, dict(body), if_match=version)
     return json_response(case, headers=_etag(case))
 
 
-dual_route(router, "PATCH", CASE, response_model=CaseDetail)(update_case)
-dual_route(router, "PUT", CASE, response_model=CaseDetail)(update_case)
+dual_route(router, "PATCH", CASE, response_model=CaseDetail, openapi_extra=UPDATE_DOC)(update_case)
+dual_route(router, "PUT", CASE, response_model=CaseDetail, openapi_extra=UPDATE_DOC)(update_case)
 
 
 @dual_route(router, "DELETE", CASE, status_code=204, response_class=Response)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from typing_extensions import NotRequired, TypedDict
 
 from evalset.server.domain.names import DATASET_NAME_PATTERN, MAX_NAME_LENGTH
 
@@ -47,28 +48,50 @@ class DatasetUpdate(DatasetFields):
     name: DatasetName | None = None
 
 
-class CaseFields(BaseModel):
-    name: CaseName | None = None
-    expected_output: Any = None
-    metadata: Any = None
-    evaluators: list[Evaluator] | None = None
-    tags: list[Tag] | None = None
-    source_trace_id: SourceId | None = None
-    source_span_id: SourceId | None = None
+# Case bodies are parsed by pydantic-core straight from the request bytes into plain dicts (no
+# model objects, no stdlib json): imports carry 10,000 cases. Absent keys stay absent, which is
+# what tells "leave alone" from "clear" (null) on updates and upserts.
 
 
-class CaseCreate(CaseFields):
-    inputs: Any = Field(description="The case inputs (required; validated against the input schema).")
+class EvaluatorIn(TypedDict):
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
+    name: Annotated[str, Field(min_length=1)]
+    arguments: NotRequired[dict[str, Any] | Annotated[list[Any], Field(min_length=1, max_length=1)] | None]
 
 
-class CaseUpdate(CaseFields):
+class CaseCreate(TypedDict):
+    """One case: `inputs` is required; everything else is optional."""
+
+    inputs: Any
+    name: NotRequired[CaseName | None]
+    expected_output: NotRequired[Any]
+    metadata: NotRequired[Any]
+    evaluators: NotRequired[list[EvaluatorIn] | None]
+    tags: NotRequired[list[Tag] | None]
+    source_trace_id: NotRequired[SourceId | None]
+    source_span_id: NotRequired[SourceId | None]
+
+
+class CaseUpdate(TypedDict, total=False):
     """Any subset of case fields: absent keys stay as they are, null clears (tags and evaluators become [])."""
 
-    inputs: Any = None
+    inputs: Any
+    name: CaseName | None
+    expected_output: Any
+    metadata: Any
+    evaluators: list[EvaluatorIn] | None
+    tags: list[Tag] | None
+    source_trace_id: SourceId | None
+    source_span_id: SourceId | None
 
 
-class CasesBody(BaseModel):
+class CasesBody(TypedDict):
     cases: list[CaseCreate]
+
+
+CASE_CREATE = TypeAdapter(CaseCreate)
+CASE_UPDATE = TypeAdapter(CaseUpdate)
+CASES_BODY = TypeAdapter(CasesBody)
 
 
 class DatasetSummary(BaseModel):

@@ -175,22 +175,20 @@ def upgrade() -> None:
         "case_tags",
         sa.Column("dataset_id", sa.Uuid(as_uuid=False), nullable=False),
         sa.Column("tag", sa.String(length=255), nullable=False),
-        sa.Column("case_seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["case_seq"], ["cases.seq"], name=op.f("fk_case_tags_case_seq_cases"), ondelete="CASCADE"
-        ),
+        sa.Column("case_id", sa.Uuid(as_uuid=False), nullable=False),
+        sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_case_tags_case_id_cases"), ondelete="CASCADE"),
         sa.ForeignKeyConstraint(
             ["dataset_id"], ["datasets.id"], name=op.f("fk_case_tags_dataset_id_datasets"), ondelete="CASCADE"
         ),
-        sa.PrimaryKeyConstraint("dataset_id", "tag", "case_seq", name=op.f("pk_case_tags")),
+        sa.PrimaryKeyConstraint("dataset_id", "tag", "case_id", name=op.f("pk_case_tags")),
     )
     with op.batch_alter_table("case_tags", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_case_tags_case_seq"), ["case_seq"], unique=False)
+        batch_op.create_index(batch_op.f("ix_case_tags_case_id"), ["case_id"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("case_tags", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_case_tags_case_seq"))
+        batch_op.drop_index(batch_op.f("ix_case_tags_case_id"))
 
     op.drop_table("case_tags")
     with op.batch_alter_table("dataset_revisions", schema=None) as batch_op:
