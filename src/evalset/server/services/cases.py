@@ -102,7 +102,8 @@ def import_cases(
         fresh: list[dict[str, Any]] = []
         changed: list[dict[str, Any]] = []
         for item in items:
-            current = existing.get(item.get("name")) if item.get("name") is not None else None
+            name = item.get("name")
+            current = existing.get(name) if name is not None else None
             if current is None:
                 fresh.append(item)
                 results.append(None)
@@ -159,10 +160,9 @@ def update_case(
         updated = rules.apply_patch(current, patch, actor=actor_of(principal), now=utcnow())
         _validate(dataset, [updated], single=True)
         new_name = patch.get("name")
-        taken = new_name is not None and store.name_exists(
+        if new_name is not None and store.name_exists(
             conn, dataset_id=dataset["id"], name=new_name, other_than=case_id
-        )
-        if taken:
+        ):
             raise _name_conflict([new_name], dataset["name"])
         _write_updates(conn, [updated], expected=[current["version"]], actor=actor_of(principal))
         return updated

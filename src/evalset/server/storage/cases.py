@@ -26,7 +26,7 @@ __all__ = [
     "iter_export_rows",
 ]
 
-CASE_FIELDS = (
+CASE_FIELDS: tuple[str, ...] = (
     "id",
     "dataset_id",
     "name",
@@ -150,7 +150,7 @@ def iter_cases(
     query = query.order_by(cases.c.seq).offset(offset or None).limit(limit)
     result = conn.execute(query.execution_options(stream_results=True, yield_per=STREAM_BATCH))
     for row in result:
-        record = dict(zip(CASE_FIELDS, row, strict=True))
+        record: dict[str, Any] = dict(zip(CASE_FIELDS, row, strict=True))
         if raw:
             for field in JSON_FIELDS:
                 record[field] = fragment(record[field])

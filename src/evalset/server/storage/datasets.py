@@ -80,9 +80,9 @@ def insert_dataset(conn: Connection, *, row: dict[str, Any]) -> None:
 
 
 def update_dataset(conn: Connection, *, dataset: dict[str, Any], changes: dict[str, Any]) -> None:
-    name = changes.get("name")
+    name: str | None = changes.get("name")
     renamed = name is not None and name != dataset["name"]
-    if renamed and _name_exists(conn, project_id=dataset["project_id"], name=name, other_than=dataset["id"]):
+    if renamed and _name_exists(conn, project_id=dataset["project_id"], name=str(name), other_than=dataset["id"]):
         raise _name_taken(str(name))
     try:
         with conn.begin_nested():

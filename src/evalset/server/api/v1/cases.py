@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Response
 
@@ -25,6 +25,12 @@ from evalset.server.services.export import stream_json_array
 router = APIRouter(tags=["cases"])
 CASES = "/datasets/{ds}/cases/"
 CASE = CASES + "{case_id}/"
+
+
+def _dicts(items: list[CaseCreate]) -> list[dict[str, Any]]:
+    return items  # type: ignore[return-value] # a TypedDict is a dict; spares a copy of 10,000 cases
+
+
 CREATE_BODY, CREATE_DOC = json_body(CASE_CREATE)
 UPDATE_BODY, UPDATE_DOC = json_body(CASE_UPDATE)
 CASES_BODY_DEP, CASES_DOC = json_body(CASES_BODY)
@@ -59,7 +65,7 @@ def create_case(ds: str, body: Annotated[CaseCreate, CREATE_BODY], db: DB, princ
 @dual_route(router, "POST", CASES + "bulk/", response_model=list[CaseDetail], openapi_extra=CASES_DOC)
 def bulk_create(ds: str, body: Annotated[CasesBody, CASES_BODY_DEP], db: DB, principal: Writer) -> Response:
     """Add many cases at once, all or none."""
-    return json_response(cases.create_cases(db, principal, ds, body["cases"]))
+    return json_response(cases.create_cases(db, principal, ds, _dicts(body["cases"])))
 
 
 @dual_route(router, "POST", "/datasets/{ds}/import/", response_model=list[CaseDetail], openapi_extra=CASES_DOC)
@@ -71,7 +77,7 @@ def import_cases(
     on_conflict: Annotated[Literal["update", "error"], Query()] = "update",
 ) -> Response:
     """Import cases in one transaction: named cases that exist are updated (or, with on_conflict=error, 409)."""
-    return json_response(cases.import_cases(db, principal, ds, body["cases"], on_conflict=on_conflict))
+    return json_response(cases.import_cases(db, principal, ds, _dicts(body["cases"]), on_conflict=on_conflict))
 
 
 @dual_route(router, "GET", CASE, response_model=CaseDetail)
