@@ -11,7 +11,7 @@ from evalset.server.domain.auth import Principal
 from evalset.server.domain.names import looks_like_uuid
 from evalset.server.domain.schemas import summarize, validator_for_dataset
 from evalset.server.errors import CaseNotFound, Conflict, InvalidInput, PreconditionFailed, Violation
-from evalset.server.services._common import actor_of, utcnow
+from evalset.server.services._common import actor_of, streamed_read, utcnow
 from evalset.server.storage import Conn, Database, history
 from evalset.server.storage import cases as store
 from evalset.server.storage import datasets as dataset_store
@@ -217,20 +217,10 @@ def open_case_list(
     offset: int,
 ) -> Iterator[dict[str, Any]]:
     """Resolve the dataset now (so a 404 comes before any byte is sent), then stream its cases."""
-    scope = db.read()
-    conn = scope.__enter__()
-    try:
-        dataset = dataset_store.get_dataset(conn, project_id=principal.project_id, ref=ref)
-    except BaseException:
-        scope.__exit__(None, None, None)
-        raise
-
-    def rows() -> Iterator[dict[str, Any]]:
-        try:
-            yield from store.iter_cases(
-                conn, dataset_id=dataset["id"], tags=tags, tags_match=tags_match, limit=limit, offset=offset
-            )
-        finally:
-            scope.__exit__(None, None, None)
-
-    return rows()
+    return streamed_read(
+        db,
+        lambda conn: dataset_store.get_dataset(conn, project_id=principal.project_id, ref=ref),
+        lambda conn, dataset: store.iter_cases(
+            conn, dataset_id=dataset["id"], tags=tags, tags_match=tags_match, limit=limit, offset=offset
+        ),
+    )

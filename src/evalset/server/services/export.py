@@ -11,7 +11,8 @@ import orjson
 from evalset.server.domain.auth import Principal
 from evalset.server.domain.cases import export_case
 from evalset.server.errors import DatasetNotFound
-from evalset.server.storage import Database, history
+from evalset.server.services._common import streamed_read
+from evalset.server.storage import Conn, Database, history
 from evalset.server.storage import cases as case_store
 from evalset.server.storage import datasets as dataset_store
 from evalset.server.storage._util import fragment
@@ -40,19 +41,17 @@ def stream_json_array(items: Iterator[Any], *, batch: int = BATCH) -> Iterator[b
 
 def open_export(db: Database, principal: Principal, ref: str, *, as_of: datetime | None = None) -> Iterator[bytes]:
     """Resolve the dataset first (404s happen before streaming), then yield the export document in chunks."""
-    scope = db.read()
-    conn = scope.__enter__()
-    try:
-        dataset = dataset_store.get_dataset(conn, project_id=principal.project_id, ref=ref)
-        if as_of is not None:
-            dataset = dataset_store.revision_as_of(conn, dataset_id=dataset["id"], at=as_of)
-            if dataset is None:
-                raise DatasetNotFound()
-    except BaseException:
-        scope.__exit__(None, None, None)
-        raise
 
-    def cases() -> Iterator[Any]:
+    def resolve(conn: Conn) -> dict[str, Any]:
+        dataset = dataset_store.get_dataset(conn, project_id=principal.project_id, ref=ref)
+        if as_of is None:
+            return dataset
+        then = dataset_store.revision_as_of(conn, dataset_id=dataset["id"], at=as_of)
+        if then is None:
+            raise DatasetNotFound()
+        return then
+
+    def cases(conn: Conn, dataset: dict[str, Any]) -> Iterator[Any]:
         if as_of is None:
             for row in case_store.iter_export_rows(conn, dataset_id=dataset["id"]):
                 yield dict(zip(_EXPORT_KEYS, (row[0], *map(fragment, row[1:])), strict=True))
@@ -60,18 +59,15 @@ def open_export(db: Database, principal: Principal, ref: str, *, as_of: datetime
             for state in history.states_as_of(conn, dataset_id=dataset["id"], at=as_of):
                 yield export_case(state)
 
-    def document() -> Iterator[bytes]:
-        try:
-            yield b'{"name":' + orjson.dumps(dataset["name"]) + b',"cases":'
-            yield from stream_json_array(cases())
-            yield (
-                b',"evaluators":'
-                + orjson.dumps(dataset["evaluators"] or [])
-                + b',"report_evaluators":'
-                + orjson.dumps(dataset["report_evaluators"] or [])
-                + b"}"
-            )
-        finally:
-            scope.__exit__(None, None, None)
+    def document(conn: Conn, dataset: dict[str, Any]) -> Iterator[bytes]:
+        yield b'{"name":' + orjson.dumps(dataset["name"]) + b',"cases":'
+        yield from stream_json_array(cases(conn, dataset))
+        yield (
+            b',"evaluators":'
+            + orjson.dumps(dataset["evaluators"] or [])
+            + b',"report_evaluators":'
+            + orjson.dumps(dataset["report_evaluators"] or [])
+            + b"}"
+        )
 
-    return document()
+    return streamed_read(db, resolve, document)
