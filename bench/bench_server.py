@@ -359,6 +359,11 @@ class Server:
     def start(self, key: str | None = None) -> dict[str, float]:
         """Spawn, wait for the first answered GET /health (and then an authenticated GET /v1/datasets/)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("EVALSET_")}
+        # The dev venv carries logfire-sdk for the compatibility tests, and logfire registers a pydantic
+        # plugin that every pydantic import then loads (~0.5 s, ~15 MiB). A deployed server has no logfire,
+        # so measure it that way (BENCH_KEEP_PLUGINS=1 to measure the dev venv as it is).
+        if not os.environ.get("BENCH_KEEP_PLUGINS"):
+            env["PYDANTIC_DISABLE_PLUGINS"] = "logfire-plugin"
         cmd = [PYTHON, "-m", "evalset.server.cli", "--db", self.db_url, "serve", "--port", "0"]
         with open(self.log_path, "a") as log:
             t0 = time.perf_counter()

@@ -16,6 +16,21 @@ from evalset.server.storage import Database, migrate
 __all__ = ["create_app"]
 
 
+class TrailingSlash:
+    """Serve `/v1/datasets...` without the trailing slash exactly as with it: no redirect, since Logfire's
+    clients do not follow redirects, and no second copy of every route."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if path.startswith("/v1/datasets") and not path.endswith("/"):
+                scope = {**scope, "path": path + "/", "raw_path": scope.get("raw_path", path.encode()) + b"/"}
+        await self.app(scope, receive, send)
+
+
 class BodyLimit:
     """Refuse request bodies over `limit` bytes with 413, whether or not Content-Length is sent."""
 
@@ -93,6 +108,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     install_handlers(app)
     app.include_router(v1.router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(TrailingSlash)
     _document_json_bodies(app)
 
     @app.get("/health", include_in_schema=False)

@@ -7,7 +7,7 @@ from typing import Annotated, Any, TypeVar
 
 import orjson
 from anyio import to_thread
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import Depends, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response, StreamingResponse
 from pydantic import TypeAdapter, ValidationError
@@ -16,10 +16,10 @@ from evalset.server.domain.auth import READ_DATASETS, WRITE_DATASETS, Principal
 from evalset.server.services import keys
 from evalset.server.storage import Database
 
-__all__ = ["DB", "Reader", "Writer", "json_response", "stream_response", "dual_route", "json_body", "component_schemas"]
+__all__ = ["DB", "Reader", "Writer", "json_response", "stream_response", "json_body", "component_schemas"]
 
 
-def _db(request: Request) -> Database:
+async def _db(request: Request) -> Database:  # async: a sync dependency costs a thread hop
     return request.app.state.db
 
 
@@ -45,17 +45,6 @@ def json_response(content: Any, status_code: int = 200, headers: dict[str, str] 
 
 def stream_response(chunks: Iterator[bytes]) -> StreamingResponse:
     return StreamingResponse(chunks, media_type="application/json")
-
-
-def dual_route(router: APIRouter, method: str, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Any]:
-    """Register a route at `path` (ending in '/') and without the slash: the clients never follow redirects."""
-
-    def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
-        router.add_api_route(path, func, methods=[method], **kwargs)
-        router.add_api_route(path.rstrip("/"), func, methods=[method], include_in_schema=False, **kwargs)
-        return func
-
-    return decorator
 
 
 T = TypeVar("T")

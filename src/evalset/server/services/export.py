@@ -15,12 +15,26 @@ from evalset.server.services._common import streamed_read
 from evalset.server.storage import Conn, Database, history
 from evalset.server.storage import cases as case_store
 from evalset.server.storage import datasets as dataset_store
-from evalset.server.storage._util import fragment
 
-__all__ = ["open_export", "stream_json_array"]
+__all__ = ["open_export", "stream_json_array", "stream_json_texts"]
 
 BATCH = 2000
-_EXPORT_KEYS = ("name", "inputs", "metadata", "expected_output", "evaluators")
+
+
+def stream_json_texts(texts: Iterator[str], *, batch: int = BATCH) -> Iterator[bytes]:
+    """Join already-serialised JSON values into one JSON array, a batch per chunk."""
+    yield b"["
+    first = True
+    pending: list[str] = []
+    for text in texts:
+        pending.append(text)
+        if len(pending) >= batch:
+            yield ("" if first else ",").encode() + ",".join(pending).encode()
+            first = False
+            pending.clear()
+    if pending:
+        yield ("" if first else ",").encode() + ",".join(pending).encode()
+    yield b"]"
 
 
 def stream_json_array(items: Iterator[Any], *, batch: int = BATCH) -> Iterator[bytes]:
@@ -51,17 +65,13 @@ def open_export(db: Database, principal: Principal, ref: str, *, as_of: datetime
             raise DatasetNotFound()
         return then
 
-    def cases(conn: Conn, dataset: dict[str, Any]) -> Iterator[Any]:
-        if as_of is None:
-            for row in case_store.iter_export_rows(conn, dataset_id=dataset["id"]):
-                yield dict(zip(_EXPORT_KEYS, (row[0], *map(fragment, row[1:])), strict=True))
-        else:
-            for state in history.states_as_of(conn, dataset_id=dataset["id"], at=as_of):
-                yield export_case(state)
-
     def document(conn: Conn, dataset: dict[str, Any]) -> Iterator[bytes]:
         yield b'{"name":' + orjson.dumps(dataset["name"]) + b',"cases":'
-        yield from stream_json_array(cases(conn, dataset))
+        if as_of is None:
+            yield from stream_json_texts(case_store.iter_export_json(conn, dataset_id=dataset["id"]))
+        else:
+            states = history.states_as_of(conn, dataset_id=dataset["id"], at=as_of)
+            yield from stream_json_array(map(export_case, states))
         yield (
             b',"evaluators":'
             + orjson.dumps(dataset["evaluators"] or [])

@@ -5,26 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
-import orjson
-from sqlalchemy import Connection, Text, cast, type_coerce
-from sqlalchemy.sql.elements import ColumnElement
-
 T = TypeVar("T")
 
 IN_CHUNK = 500
 """Values per IN (...) list: well under SQLite's bound-parameter limit."""
-
-
-def json_text(conn: Connection, column: ColumnElement[Any]) -> ColumnElement[str]:
-    """A JSON column selected as its serialised text, so responses can embed it without re-parsing."""
-    if conn.dialect.name == "postgresql":
-        return cast(column, Text).label(column.key)
-    return type_coerce(column, Text).label(column.key)
-
-
-def fragment(text: str | None) -> Any:
-    """Serialised JSON from the database, embedded as-is by orjson.dumps (None stays null)."""
-    return None if text is None else orjson.Fragment(text)
 
 
 def chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:

@@ -6,10 +6,11 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Select, bindparam, delete, distinct, func, select, update
+from typing_extensions import Unpack
 
 from evalset.server.domain.names import looks_like_uuid
-from evalset.server.storage._util import chunks, first_record, fragment, json_text, records
-from evalset.server.storage.engine import bulk_insert
+from evalset.server.storage._util import chunks, first_record, records
+from evalset.server.storage.engine import bulk_insert, json_object_text, wire_records, wire_select
 from evalset.server.storage.tables import case_tags, cases
 
 __all__ = [
@@ -23,7 +24,7 @@ __all__ = [
     "delete_case",
     "iter_cases",
     "filter_cases",
-    "iter_export_rows",
+    "iter_export_json",
 ]
 
 CASE_FIELDS: tuple[str, ...] = (
@@ -48,6 +49,7 @@ CASE_FIELDS: tuple[str, ...] = (
 JSON_FIELDS = frozenset({"inputs", "expected_output", "metadata", "evaluators", "tags"})
 _WRITE_FIELDS = [f for f in CASE_FIELDS if f not in ("id", "dataset_id", "created_at", "created_by", "created_by_name")]
 _columns = [cases.c[f] for f in CASE_FIELDS]
+AnySelect = Select[Unpack[tuple[Any, ...]]]
 STREAM_BATCH = 2000
 
 
@@ -121,8 +123,8 @@ def delete_case(conn: Connection, *, dataset_id: str, case_id: str) -> bool:
 
 
 def filter_cases(
-    query: Select[Any], *, dataset_id: str, tags: Sequence[str] | None, tags_match: Literal["any", "all"] = "any"
-) -> Select[Any]:
+    query: AnySelect, *, dataset_id: str, tags: Sequence[str] | None, tags_match: Literal["any", "all"] = "any"
+) -> AnySelect:
     """Restrict a select over `cases` to one dataset and, optionally, to tags (via the case_tags index)."""
     query = query.where(cases.c.dataset_id == dataset_id)
     wanted = list(dict.fromkeys(tags or []))
@@ -144,26 +146,28 @@ def iter_cases(
     offset: int = 0,
     raw: bool = True,
 ) -> Iterator[dict[str, Any]]:
-    """Case records in creation order, fetched in batches. With `raw`, JSON fields are pre-serialised fragments."""
-    columns = [json_text(conn, cases.c[f]) if raw and f in JSON_FIELDS else cases.c[f] for f in CASE_FIELDS]
+    """Case records in creation order, fetched in batches.
+
+    With `raw` (for responses), values are wire-ready: JSON fields are pre-serialised fragments.
+    Without it, they are Python values (for rules that inspect them).
+    """
+    converters: list[Any] = [None] * len(_columns)
+    columns: list[Any] = _columns
+    if raw:
+        columns, converters = wire_select(conn, _columns)
     query = filter_cases(select(*columns), dataset_id=dataset_id, tags=tags, tags_match=tags_match)
     query = query.order_by(cases.c.seq).offset(offset or None).limit(limit)
     result = conn.execute(query.execution_options(stream_results=True, yield_per=STREAM_BATCH))
-    for row in result:
-        record: dict[str, Any] = dict(zip(CASE_FIELDS, row, strict=True))
-        if raw:
-            for field in JSON_FIELDS:
-                record[field] = fragment(record[field])
-        yield record
+    yield from wire_records(result, CASE_FIELDS, converters)
 
 
-def iter_export_rows(conn: Connection, *, dataset_id: str) -> Iterator[Sequence[Any]]:
-    """(name, inputs, metadata, expected_output, evaluators) with JSON as text, in creation order, streamed."""
-    fields = ("inputs", "metadata", "expected_output", "evaluators")
-    query = (
-        select(cases.c.name, *(json_text(conn, cases.c[f]) for f in fields))
-        .where(cases.c.dataset_id == dataset_id)
-        .order_by(cases.c.seq)
-    )
+_EXPORT_PAIRS = [(f, cases.c[f]) for f in ("name", "inputs", "metadata", "expected_output", "evaluators")]
+
+
+def iter_export_json(conn: Connection, *, dataset_id: str) -> Iterator[str]:
+    """Each case as the JSON text of its pydantic-evals export shape, built by the database, streamed."""
+    document = json_object_text(conn, _EXPORT_PAIRS, json_keys={"inputs", "metadata", "expected_output", "evaluators"})
+    query = select(document).where(cases.c.dataset_id == dataset_id).order_by(cases.c.seq)
     result = conn.execute(query.execution_options(stream_results=True, yield_per=STREAM_BATCH))
-    yield from result
+    for (text,) in result:
+        yield text

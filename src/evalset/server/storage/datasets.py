@@ -9,7 +9,8 @@ from sqlalchemy import Connection, delete, exc, select, update
 
 from evalset.server.domain.names import looks_like_uuid
 from evalset.server.errors import Conflict, DatasetNotFound
-from evalset.server.storage._util import first_record, records
+from evalset.server.storage._util import first_record
+from evalset.server.storage.engine import wire_records, wire_select
 from evalset.server.storage.tables import dataset_revisions, datasets
 
 __all__ = [
@@ -41,8 +42,10 @@ _summary_columns = [datasets.c[name] for name in SUMMARY_FIELDS]
 
 
 def list_datasets(conn: Connection, *, project_id: str) -> list[dict[str, Any]]:
-    query = select(*_summary_columns).where(datasets.c.project_id == project_id).order_by(datasets.c.name)
-    return list(records(conn.execute(query)))
+    """Summaries, wire-ready (see engine.wire_select)."""
+    columns, converters = wire_select(conn, _summary_columns)
+    query = select(*columns).where(datasets.c.project_id == project_id).order_by(datasets.c.name)
+    return list(wire_records(conn.execute(query), SUMMARY_FIELDS, converters))
 
 
 def get_dataset(conn: Connection, *, project_id: str, ref: str) -> dict[str, Any]:

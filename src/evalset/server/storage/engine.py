@@ -2,19 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Connection, Engine, Table, Uuid, create_engine, event
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Connection,
+    Engine,
+    Integer,
+    String,
+    Table,
+    Text,
+    Uuid,
+    cast,
+    create_engine,
+    event,
+    func,
+    type_coerce,
+)
 from sqlalchemy.engine import make_url
+from sqlalchemy.sql.elements import ColumnElement
 
 from evalset.server.storage.tables import JSONText, UTCDateTime
 
-__all__ = ["Database", "Conn", "normalize_url", "bulk_insert"]
+__all__ = [
+    "Database",
+    "Conn",
+    "normalize_url",
+    "bulk_insert",
+    "wire_select",
+    "wire_records",
+    "json_object_text",
+    "json_text",
+]
 
 Conn = Connection
 """A connection inside an open transaction; what services pass to the storage functions."""
@@ -156,3 +181,74 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     else:
         params = [{k: row[k] if a is None else a(row[k]) for k, a in plan} for row in rows]
     conn.exec_driver_sql(str(compiled), params)
+
+
+# --- wire-ready reads ---------------------------------------------------------------------------
+# Listing and exporting are the hot read paths: there, columns are selected in a form that needs
+# (almost) no per-value Python work to become JSON. JSON comes back as its text (embedded with
+# orjson.Fragment), UUIDs and timestamps as strings on SQLite, as text and aware datetimes on PostgreSQL.
+
+
+def json_text(conn: Connection, column: ColumnElement[Any]) -> ColumnElement[str]:
+    """A JSON column selected as its serialised text."""
+    if conn.dialect.name == "postgresql":
+        return cast(column, Text)
+    return type_coerce(column, Text)
+
+
+def _dashed(hex32: str) -> str:
+    return f"{hex32[:8]}-{hex32[8:12]}-{hex32[12:16]}-{hex32[16:20]}-{hex32[20:]}"
+
+
+def _sqlite_iso(stored: str) -> str:
+    # stored as "YYYY-MM-DD HH:MM:SS.ffffff" in UTC
+    return f"{stored[:10]}T{stored[11:]}+00:00"
+
+
+def _fragment(text: str) -> Any:
+    return orjson.Fragment(text)
+
+
+def wire_select(conn: Connection, columns: Sequence[Any]) -> tuple[list[Any], list[Callable[[Any], Any] | None]]:
+    """Select expressions for `columns` plus, per column, the converter to apply to non-null values."""
+    sqlite = conn.dialect.name == "sqlite"
+    expressions: list[Any] = []
+    converters: list[Callable[[Any], Any] | None] = []
+    for column in columns:
+        resolved = column.type.dialect_impl(conn.dialect)
+        expression, converter = column, None
+        if isinstance(resolved, (JSON, JSONText)):
+            expression, converter = json_text(conn, column), _fragment
+        elif isinstance(resolved, Uuid):
+            expression, converter = (type_coerce(column, String), _dashed) if sqlite else (cast(column, Text), None)
+        elif isinstance(resolved, UTCDateTime) and sqlite:
+            expression, converter = type_coerce(column, String), _sqlite_iso
+        elif isinstance(resolved, Boolean) and sqlite:
+            expression, converter = type_coerce(column, Integer), bool
+        expressions.append(expression.label(column.key))
+        converters.append(converter)
+    return expressions, converters
+
+
+def wire_records(
+    rows: Iterable[Sequence[Any]], keys: Sequence[str], converters: Sequence[Callable[[Any], Any] | None]
+) -> Iterator[dict[str, Any]]:
+    """Rows of a `wire_select` as dicts, each non-null value passed through its column's converter."""
+    plan = list(zip(keys, converters, strict=True))
+    for row in rows:
+        yield {
+            key: value if convert is None or value is None else convert(value)
+            for (key, convert), value in zip(plan, row, strict=True)
+        }
+
+
+def json_object_text(conn: Connection, pairs: Sequence[tuple[str, Any]], *, json_keys: set[str]) -> ColumnElement[str]:
+    """One JSON object per row, built by the database itself (keys in order; `json_keys` hold JSON)."""
+    args: list[Any] = []
+    for key, column in pairs:
+        if conn.dialect.name == "sqlite" and key in json_keys:
+            column = func.json(type_coerce(column, Text))
+        args.extend((key, column))
+    if conn.dialect.name == "postgresql":
+        return cast(func.json_build_object(*args), Text)
+    return type_coerce(func.json_object(*args), Text)

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from evalset.server.api.v1 import cases, datasets
 
 router = APIRouter(prefix="/v1", redirect_slashes=False)
+"""Every route is declared with its trailing slash; `app.TrailingSlash` serves the paths without it."""
 router.include_router(datasets.router)
 router.include_router(cases.router)
 

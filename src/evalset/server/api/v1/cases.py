@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Response
 
-from evalset.server.api.deps import DB, Reader, Writer, dual_route, json_body, json_response, stream_response
+from evalset.server.api.deps import DB, Reader, Writer, json_body, json_response, stream_response
 from evalset.server.api.v1.models import (
     CASE_CREATE,
     CASE_UPDATE,
@@ -40,7 +40,7 @@ def _etag(case: dict) -> dict[str, str]:
     return {"ETag": f'"{case["version"]}"'}
 
 
-@dual_route(router, "GET", CASES, response_model=list[CaseDetail])
+@router.get(CASES, response_model=list[CaseDetail])
 def list_cases(
     ds: str,
     db: DB,
@@ -55,20 +55,20 @@ def list_cases(
     return stream_response(stream_json_array(rows))
 
 
-@dual_route(router, "POST", CASES, response_model=CaseDetail, status_code=201, openapi_extra=CREATE_DOC)
+@router.post(CASES, response_model=CaseDetail, status_code=201, openapi_extra=CREATE_DOC)
 def create_case(ds: str, body: Annotated[CaseCreate, CREATE_BODY], db: DB, principal: Writer) -> Response:
     """Add one case; 409 when its name is taken in the dataset."""
     (case,) = cases.create_cases(db, principal, ds, [dict(body)], single=True)
     return json_response(case, status_code=201, headers=_etag(case))
 
 
-@dual_route(router, "POST", CASES + "bulk/", response_model=list[CaseDetail], openapi_extra=CASES_DOC)
+@router.post(CASES + "bulk/", response_model=list[CaseDetail], openapi_extra=CASES_DOC)
 def bulk_create(ds: str, body: Annotated[CasesBody, CASES_BODY_DEP], db: DB, principal: Writer) -> Response:
     """Add many cases at once, all or none."""
     return json_response(cases.create_cases(db, principal, ds, _dicts(body["cases"])))
 
 
-@dual_route(router, "POST", "/datasets/{ds}/import/", response_model=list[CaseDetail], openapi_extra=CASES_DOC)
+@router.post("/datasets/{ds}/import/", response_model=list[CaseDetail], openapi_extra=CASES_DOC)
 def import_cases(
     ds: str,
     body: Annotated[CasesBody, CASES_BODY_DEP],
@@ -80,7 +80,7 @@ def import_cases(
     return json_response(cases.import_cases(db, principal, ds, _dicts(body["cases"]), on_conflict=on_conflict))
 
 
-@dual_route(router, "GET", CASE, response_model=CaseDetail)
+@router.get(CASE, response_model=CaseDetail)
 def get_case(ds: str, case_id: str, db: DB, principal: Reader) -> Response:
     case = cases.get_case(db, principal, ds, case_id)
     return json_response(case, headers=_etag(case))
@@ -103,24 +103,24 @@ def update_case(
     return json_response(case, headers=_etag(case))
 
 
-dual_route(router, "PATCH", CASE, response_model=CaseDetail, openapi_extra=UPDATE_DOC)(update_case)
-dual_route(router, "PUT", CASE, response_model=CaseDetail, openapi_extra=UPDATE_DOC)(update_case)
+router.patch(CASE, response_model=CaseDetail, openapi_extra=UPDATE_DOC)(update_case)
+router.put(CASE, response_model=CaseDetail, openapi_extra=UPDATE_DOC)(update_case)
 
 
-@dual_route(router, "DELETE", CASE, status_code=204, response_class=Response)
+@router.delete(CASE, status_code=204, response_class=Response)
 def delete_case(ds: str, case_id: str, db: DB, principal: Writer) -> Response:
     """Delete a case (its history stays; see restore)."""
     cases.delete_case(db, principal, ds, case_id)
     return Response(status_code=204)
 
 
-@dual_route(router, "GET", CASE + "history/", response_model=list[Revision])
+@router.get(CASE + "history/", response_model=list[Revision])
 def case_history(ds: str, case_id: str, db: DB, principal: Reader) -> Response:
     """Every revision of a case, oldest first, deleted cases included."""
     return json_response(history.case_history(db, principal, ds, case_id))
 
 
-@dual_route(router, "POST", CASE + "restore/", response_model=CaseDetail)
+@router.post(CASE + "restore/", response_model=CaseDetail)
 def restore_case(ds: str, case_id: str, db: DB, principal: Writer) -> Response:
     """Bring a deleted case back with its id and last content."""
     return json_response(cases.restore_case(db, principal, ds, case_id))

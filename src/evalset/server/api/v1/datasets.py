@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from evalset.server.api.deps import DB, Reader, Writer, dual_route, json_response, stream_response
+from evalset.server.api.deps import DB, Reader, Writer, json_response, stream_response
 from evalset.server.api.v1.models import DatasetCreate, DatasetDetail, DatasetSummary, DatasetUpdate, ExportDocument
 from evalset.server.errors import InvalidInput
 from evalset.server.services import datasets, export
@@ -16,20 +16,20 @@ router = APIRouter(tags=["datasets"])
 DS = "/datasets/{ds}/"
 
 
-@dual_route(router, "GET", "/datasets/", response_model=list[DatasetSummary])
+@router.get("/datasets/", response_model=list[DatasetSummary])
 def list_datasets(db: DB, principal: Reader) -> Response:
     """List the project's datasets with their case counts."""
     return json_response(datasets.list_datasets(db, principal))
 
 
-@dual_route(router, "POST", "/datasets/", response_model=DatasetDetail, status_code=201)
+@router.post("/datasets/", response_model=DatasetDetail, status_code=201)
 def create_dataset(body: DatasetCreate, db: DB, principal: Writer) -> Response:
     """Create a dataset; 409 when the name is taken in this project."""
     fields = body.model_dump(exclude_unset=True, mode="json")
     return json_response(datasets.create_dataset(db, principal, fields), status_code=201)
 
 
-@dual_route(router, "GET", DS, response_model=DatasetDetail)
+@router.get(DS, response_model=DatasetDetail)
 def get_dataset(ds: str, db: DB, principal: Reader) -> Response:
     """Get a dataset by id or name."""
     return json_response(datasets.get_dataset(db, principal, ds))
@@ -43,18 +43,18 @@ def update_dataset(ds: str, body: DatasetUpdate, db: DB, principal: Writer) -> R
     return json_response(datasets.update_dataset(db, principal, ds, fields))
 
 
-dual_route(router, "PATCH", DS, response_model=DatasetDetail)(update_dataset)
-dual_route(router, "PUT", DS, response_model=DatasetDetail)(update_dataset)
+router.patch(DS, response_model=DatasetDetail)(update_dataset)
+router.put(DS, response_model=DatasetDetail)(update_dataset)
 
 
-@dual_route(router, "DELETE", DS, status_code=204, response_class=Response)
+@router.delete(DS, status_code=204, response_class=Response)
 def delete_dataset(ds: str, db: DB, principal: Writer) -> Response:
     """Delete a dataset and all its cases."""
     datasets.delete_dataset(db, principal, ds)
     return Response(status_code=204)
 
 
-@dual_route(router, "GET", DS + "export/", response_model=ExportDocument)
+@router.get(DS + "export/", response_model=ExportDocument)
 def export_dataset(
     ds: str,
     db: DB,
