@@ -12,13 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeAlias, TypeVar
 from urllib.parse import quote
 from uuid import UUID
 
 import httpx
 from pydantic import TypeAdapter
-from typing_extensions import TypeAlias
 
 from evalset._responses import Target, check, validated
 from evalset._serialization import (
@@ -32,6 +31,7 @@ from evalset._serialization import (
     serialize_value,
     to_pydantic_evals,
     type_to_schema,
+    without_stored_unnamed,
 )
 from evalset.errors import DatasetApiError
 from evalset.types import (
@@ -44,7 +44,32 @@ from evalset.types import (
     ProgressCallback,
 )
 
-__all__ = ["Operation", "Flow", "IDEMPOTENT_METHODS", "DEFAULT_CHUNK_SIZE"]
+__all__ = [
+    "Operation",
+    "Flow",
+    "IDEMPOTENT_METHODS",
+    "DEFAULT_CHUNK_SIZE",
+    "list_datasets",
+    "get_dataset",
+    "dataset_fields",
+    "create_dataset",
+    "update_dataset",
+    "delete_dataset",
+    "export_dataset",
+    "wanted_types",
+    "fetch_dataset",
+    "list_cases",
+    "get_case",
+    "case_from_values",
+    "create_case",
+    "update_case",
+    "delete_case",
+    "case_history",
+    "restore_case",
+    "import_chunk",
+    "upload_cases",
+    "push_dataset",
+]
 
 T = TypeVar("T")
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -91,18 +116,18 @@ def _path(*segments: str | UUID) -> str:
     return "/v1/" + "".join(f"{quote(str(segment), safe='')}/" for segment in segments)
 
 
-def _op(
-    method: Method,
-    path: str,
-    adapter: TypeAdapter[T] | None,
-    target: Target,
-    **request: Any,
-) -> Operation[T]:
+def _op(method: Method, path: str, adapter: TypeAdapter[T], target: Target, **request: Any) -> Operation[T]:
     def parse(response: httpx.Response) -> T:
-        data = check(response, target)
-        return data if adapter is None else validated(adapter, data)
+        return validated(adapter, check(response, target))
 
     return Operation(method, path, parse, **request)
+
+
+def _delete(path: str, target: Target) -> Operation[None]:
+    def parse(response: httpx.Response) -> None:
+        check(response, target)  # 204, or a 200 with a body we do not need
+
+    return Operation("DELETE", path, parse)
 
 
 # --- datasets -------------------------------------------------------------------------------
@@ -129,10 +154,18 @@ def dataset_fields(
 ) -> dict[str, Any]:
     """The body fields of a dataset create/update: types become schemas, evaluators specs; UNSET is left out."""
     body: dict[str, Any] = {}
-    for key, type_ in (("input_schema", input_type), ("output_schema", output_type), ("metadata_schema", metadata_type)):
+    for key, type_ in (
+        ("input_schema", input_type),
+        ("output_schema", output_type),
+        ("metadata_schema", metadata_type),
+    ):
         if type_ is not None:
             body[key] = type_to_schema(type_)
-    for key, value in (("description", description), ("guidance", guidance), ("ai_managed_guidance", ai_managed_guidance)):
+    for key, value in (
+        ("description", description),
+        ("guidance", guidance),
+        ("ai_managed_guidance", ai_managed_guidance),
+    ):
         if value is not UNSET:
             body[key] = value
     for key, value in (("evaluators", evaluators), ("report_evaluators", report_evaluators)):
@@ -156,7 +189,7 @@ def update_dataset(id_or_name: str | UUID, fields: Mapping[str, Any], *, name: A
 
 
 def delete_dataset(id_or_name: str | UUID) -> Operation[None]:
-    return _op("DELETE", _path("datasets", id_or_name), None, Target(str(id_or_name)))
+    return _delete(_path("datasets", id_or_name), Target(str(id_or_name)))
 
 
 def _as_of_param(as_of: datetime | str | None) -> tuple[tuple[str, str], ...]:
@@ -172,9 +205,9 @@ def _as_of_param(as_of: datetime | str | None) -> tuple[tuple[str, str], ...]:
 def export_dataset(
     id_or_name: str | UUID,
     types: tuple[Any, Any, Any] | None,
-    *,
     custom_evaluator_types: Sequence[type[Any]] = (),
     custom_report_evaluator_types: Sequence[type[Any]] = (),
+    *,
     as_of: datetime | str | None = None,
 ) -> Operation[Any]:
     """The dataset in pydantic-evals format: a typed `Dataset` when `types` are given, else the raw dict."""
@@ -220,7 +253,6 @@ def fetch_dataset(
 
 def list_cases(
     dataset: str | UUID,
-    *,
     tags: Sequence[str] | None = None,
     tags_match: Literal["any", "all"] = "any",
     limit: int | None = None,
@@ -251,7 +283,6 @@ def case_from_values(
 def create_case(
     dataset: str | UUID,
     case: Any,
-    *,
     tags: Sequence[str] | None = None,
     source_trace_id: str | None = None,
     source_span_id: str | None = None,
@@ -283,7 +314,7 @@ def update_case(
 
 
 def delete_case(dataset: str | UUID, case_id: str | UUID) -> Operation[None]:
-    return _op("DELETE", _path("datasets", dataset, "cases", case_id), None, Target(str(dataset), str(case_id)))
+    return _delete(_path("datasets", dataset, "cases", case_id), Target(str(dataset), str(case_id)))
 
 
 def case_history(dataset: str | UUID, case_id: str | UUID) -> Operation[list[CaseRevision]]:
@@ -310,7 +341,6 @@ def import_chunk(
 def upload_cases(
     dataset: str | UUID,
     cases: Sequence[Any],
-    *,
     tags: Sequence[str] | None = None,
     on_conflict: Literal["update", "error"] = "update",
     chunk_size: int = DEFAULT_CHUNK_SIZE,
@@ -343,7 +373,6 @@ def upload_cases(
 
 def push_dataset(
     dataset: Any,
-    *,
     name: str | None = None,
     description: Any = UNSET,
     on_case_conflict: Literal["update", "error"] = "update",
@@ -355,7 +384,9 @@ def push_dataset(
     target = name or payload.get("name")
     if not target:
         raise ValueError("push_dataset() needs a dataset name: set dataset.name or pass name=.")
-    input_type, output_type, metadata_type = (None, None, None) if isinstance(dataset, Mapping) else dataset_type_args(dataset)
+    input_type, output_type, metadata_type = (
+        (None, None, None) if isinstance(dataset, Mapping) else dataset_type_args(dataset)
+    )
     fields = dataset_fields(
         input_type=input_type,
         output_type=output_type,
@@ -364,14 +395,15 @@ def push_dataset(
         evaluators=payload.get("evaluators", []),
         report_evaluators=payload.get("report_evaluators", []),
     )
+    cases: list[Any] = list(payload["cases"])
     try:
         yield create_dataset(target, fields)
     except DatasetApiError as exc:
         if exc.status_code != 409:
             raise
         yield update_dataset(target, fields)
-    if payload["cases"]:
-        yield from upload_cases(
-            target, payload["cases"], on_conflict=on_case_conflict, chunk_size=chunk_size, on_progress=on_progress
-        )
+        if any(not case.get("name") for case in cases):  # unnamed cases cannot be upserted: skip stored copies
+            cases = without_stored_unnamed(cases, (yield list_cases(target)))
+    if cases:
+        yield from upload_cases(target, cases, None, on_case_conflict, chunk_size, on_progress)
     return (yield get_dataset(target))

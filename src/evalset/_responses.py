@@ -48,7 +48,8 @@ def check(response: httpx.Response, target: Target) -> Any:
     if 200 <= status < 300:
         return response.json() if response.content and status != 204 else None
     body = _body(response)
-    detail: Any = body.get("detail", body) if isinstance(body, dict) else body or response.reason_phrase
+    detail: Any = cast(dict[str, Any], body).get("detail", body) if isinstance(body, dict) else body
+    detail = detail or response.reason_phrase
     if status == 404:
         _raise_not_found(detail, body, target)
     if status == 412:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import json
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
@@ -33,9 +35,11 @@ __all__ = [
     "normalize_evaluator",
     "short_form_evaluator",
     "serialize_case",
+    "case_payloads",
     "dataset_type_args",
     "local_dataset_payload",
     "to_pydantic_evals",
+    "without_stored_unnamed",
 ]
 
 
@@ -108,7 +112,7 @@ def normalize_evaluator(spec: Any) -> EvaluatorSpec:
         )
     as_spec = getattr(spec, "as_spec", None)
     if callable(as_spec):
-        named = as_spec()
+        named: Any = as_spec()
         return {"name": named.name, "arguments": _arguments(named.arguments)}
     if dataclasses.is_dataclass(spec) and not isinstance(spec, type):
         name = getattr(type(spec), "get_serialization_name", lambda: type(spec).__name__)()
@@ -168,20 +172,22 @@ def serialize_case(case: Any, *, tags: Sequence[str] | None = None) -> dict[str,
 
 def dataset_type_args(dataset: Any) -> tuple[Any, Any, Any]:
     """The (inputs, output, metadata) types of a `Dataset[I, O, M]`; None where unknown, `Any` or `None`."""
-    metadata = getattr(type(dataset), "__pydantic_generic_metadata__", None)
+    metadata = getattr(cast(object, dataset).__class__, "__pydantic_generic_metadata__", None)
     args: Any = cast(dict[str, Any], metadata).get("args") if isinstance(metadata, dict) else None
     if not isinstance(args, tuple) or len(cast(tuple[Any, ...], args)) != 3:
         return None, None, None
-    return cast(tuple[Any, Any, Any], tuple(None if arg in (Any, type(None)) else arg for arg in args))
+    found = cast(tuple[Any, ...], args)
+    return cast(tuple[Any, Any, Any], tuple(None if arg in (Any, type(None)) else arg for arg in found))
 
 
 def local_dataset_payload(dataset: Dataset[Any, Any, Any] | ExportedDataset) -> ExportedDataset:
     """A local dataset (pydantic-evals object or file-format dict) as the export-shaped dict push sends."""
     if isinstance(dataset, Mapping):
         raw = cast(Mapping[str, Any], dataset)
+        cases: list[Any] = raw.get("cases") or []
         return {
             "name": raw.get("name") or "",
-            "cases": cast(Any, [serialize_case(case) for case in raw.get("cases") or []]),
+            "cases": cast(Any, [serialize_case(case) for case in cases]),
             "evaluators": serialize_evaluators(raw.get("evaluators") or []),
             "report_evaluators": serialize_evaluators(raw.get("report_evaluators") or []),
         }
@@ -203,18 +209,47 @@ def to_pydantic_evals(
     from pydantic_evals import Dataset
 
     typed = cast(Any, Dataset)[types]
+    kwargs: dict[str, Any] = {"custom_evaluator_types": list(custom_evaluator_types)}
     if "custom_report_evaluator_types" in inspect.signature(typed.from_dict).parameters:
-        return typed.from_dict(
-            data,
-            custom_evaluator_types=list(custom_evaluator_types),
-            custom_report_evaluator_types=list(custom_report_evaluator_types),
-        )
-    if cast(dict[str, Any], data).get("report_evaluators"):  # pragma: no cover - pydantic-evals < 1.58
+        kwargs["custom_report_evaluator_types"] = list(custom_report_evaluator_types)
+    elif cast(dict[str, Any], data).get("report_evaluators"):  # pragma: no cover - pydantic-evals < 1.58
         raise ValueError("This dataset has report evaluators: upgrade to pydantic-evals >= 1.58 to load them.")
-    stripped = {key: value for key, value in cast(dict[str, Any], data).items() if key != "report_evaluators"}
-    return typed.from_dict(stripped, custom_evaluator_types=list(custom_evaluator_types))  # pragma: no cover
+    else:  # pragma: no cover
+        data = {key: value for key, value in cast(dict[str, Any], data).items() if key != "report_evaluators"}
+    try:
+        return typed.from_dict(data, **kwargs)
+    except Exception as exc:
+        problems: Any = getattr(exc, "exceptions", None)  # pydantic-evals groups evaluator errors
+        if not problems:
+            raise
+        reasons = "; ".join(str(problem).split(". ")[0] for problem in cast(Sequence[BaseException], problems))
+        raise ValueError(
+            f"Could not rebuild the dataset's evaluators: {reasons}. Pass the classes of custom evaluators with "
+            "custom_evaluator_types=[...] (report evaluators: custom_report_evaluator_types=[...])."
+        ) from exc
 
 
 def case_payloads(cases: Iterable[Any], tags: Sequence[str] | None = None) -> list[CaseData]:
     """Many cases as request bodies."""
     return [cast(CaseData, serialize_case(case, tags=tags)) for case in cases]
+
+
+def _content_key(case: Mapping[str, Any]) -> str:
+    content = {field: case.get(field) for field in _CASE_VALUE_FIELDS}
+    return json.dumps({**content, "evaluators": case.get("evaluators") or []}, sort_keys=True, default=str)
+
+
+def without_stored_unnamed(cases: Sequence[Mapping[str, Any]], stored: Sequence[Mapping[str, Any]]) -> list[Any]:
+    """The cases to upload, minus unnamed ones already stored with the same content (one stored copy each).
+
+    Named cases are upserted by name on the server; unnamed ones would be created again on every push.
+    """
+    available = Counter(_content_key(case) for case in stored if not case.get("name"))
+    kept: list[Any] = []
+    for case in cases:
+        key = None if case.get("name") else _content_key(case)
+        if key is not None and available[key] > 0:
+            available[key] -= 1
+            continue
+        kept.append(case)
+    return kept
