@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import httpx
@@ -159,10 +160,20 @@ def test_not_found_details(api: httpx.Client, ds: dict) -> None:
             assert (response.status_code, response.json()) == (404, {"detail": "Case not found"})
 
 
-def test_list_entries_are_full_details(api: httpx.Client, ds: dict) -> None:
-    case = add(api, inputs={"question": "q"}, metadata={"k": "v"}, tags=["t"])
-    (listed,) = api.get("/v1/datasets/qa/cases/").json()
-    assert listed == case
+TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00")
+
+
+def test_list_entries_are_full_details_with_one_timestamp_format(api: httpx.Client, ds: dict) -> None:
+    cases = [add(api, inputs={"question": "q"}, metadata={"k": "v"}, tags=["t"]) for _ in range(20)]
+    assert api.get("/v1/datasets/qa/cases/").json() == cases
+    assert api.get(f"/v1/datasets/qa/cases/{cases[0]['id']}/").json() == cases[0]
+    summary = api.get("/v1/datasets/").json()[0]
+    detail = api.get("/v1/datasets/qa/").json()
+    (revision,) = api.get(f"/v1/datasets/qa/cases/{cases[0]['id']}/history/").json()
+    stamps = [summary["created_at"], summary["updated_at"], detail["created_at"], revision["at"]]
+    stamps += [revision["state"]["created_at"], *(c[f] for c in cases for f in ("created_at", "updated_at"))]
+    assert all(TIMESTAMP.fullmatch(stamp) for stamp in stamps), stamps
+    assert summary["updated_at"] == detail["updated_at"] and revision["state"]["created_at"] == cases[0]["created_at"]
 
 
 @pytest.mark.parametrize("value", [42, 1.5, -0.0, True, "12", "text", None, [1, "a"], {"n": 1.5e-7}, 10**18])

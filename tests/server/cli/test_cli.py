@@ -18,7 +18,9 @@ def evalset(*args: str, db: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_keys_and_projects_lifecycle(db_url: str) -> None:
-    created = evalset("keys", "create", "--project", "team", "--scope", "project:read_datasets", "--name", "ci", db=db_url)
+    created = evalset(
+        "keys", "create", "--project", "team", "--scope", "project:read_datasets", "--name", "ci", db=db_url
+    )
     assert created.returncode == 0, created.stderr
     secret = created.stdout.strip().splitlines()[-1]
     assert secret.startswith("evalset_") and " " not in secret

@@ -72,7 +72,9 @@ def test_validators_are_cached_per_dataset_revision() -> None:
 def test_patch_null_clears_and_bumps_version() -> None:
     case = new_case({"inputs": 1, "tags": ["a"], "metadata": {"m": 1}}, dataset_id="d", actor=ACTOR, now=NOW)
     later = datetime(2026, 2, 1, tzinfo=timezone.utc)
-    patched = apply_patch(case, {"tags": None, "metadata": None, "evaluators": None}, actor=Actor("b", "bob"), now=later)
+    patched = apply_patch(
+        case, {"tags": None, "metadata": None, "evaluators": None}, actor=Actor("b", "bob"), now=later
+    )
     assert patched["tags"] == [] and patched["metadata"] is None and patched["evaluators"] == []
     assert patched["version"] == 2 and patched["updated_by_name"] == "bob" and patched["created_at"] == NOW
 
@@ -103,7 +105,9 @@ def test_export_shape_has_only_pydantic_evals_keys() -> None:
 
 
 def test_uuid_detection() -> None:
-    assert looks_like_uuid("0af76519-16cd-43dd-8448-eb211c80319c") and looks_like_uuid("0af7651916cd43dd8448eb211c80319c")
+    assert looks_like_uuid("0af76519-16cd-43dd-8448-eb211c80319c") and looks_like_uuid(
+        "0af7651916cd43dd8448eb211c80319c"
+    )
     assert not looks_like_uuid("qa-golden-set") and not looks_like_uuid("0af76519-16cd-43dd-8448-eb211c80319")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 
+import orjson
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -114,8 +115,8 @@ def test_failed_import_rolls_back_everything(db: Database, principal: Principal)
             [{"name": f"n{i}", "inputs": i} for i in range(50)] + [{"name": "taken", "inputs": 2}],
         )
     assert dataset_service.get_dataset(db, principal, "atomic")["case_count"] == 1
-    rows = list(case_service.open_case_list(db, principal, "atomic", tags=None, tags_match="any", limit=None, offset=0))
-    assert [r["name"] for r in rows] == ["taken"]
+    rows = case_service.open_case_list(db, principal, "atomic", tags=None, tags_match="any", limit=None, offset=0)
+    assert [r["name"] for r in orjson.loads(orjson.dumps(list(rows)))] == ["taken"]
 
 
 def test_unknown_dataset_id_is_not_found(db: Database, principal: Principal) -> None:

@@ -32,14 +32,14 @@ def streamed_read(
     scope = db.read()
     conn = scope.__enter__()
     try:
-        resolved = resolve(conn)
+        items = produce(conn, resolve(conn))  # queries run now: a failure is an error response, not a cut stream
     except BaseException:
         scope.__exit__(None, None, None)
         raise
 
     def stream() -> Iterator[ItemT]:
         try:
-            yield from produce(conn, resolved)
+            yield from items
         finally:
             scope.__exit__(None, None, None)
 

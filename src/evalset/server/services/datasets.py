@@ -19,7 +19,8 @@ MAX_REPORTED_VIOLATIONS = 100
 _LIST_FIELDS = ("evaluators", "report_evaluators")
 
 
-def list_datasets(db: Database, principal: Principal) -> list[dict[str, Any]]:
+def list_datasets(db: Database, principal: Principal) -> list[Any]:
+    """Dataset summaries, ready to serialise."""
     with db.read() as conn:
         return store.list_datasets(conn, project_id=principal.project_id)
 
@@ -91,7 +92,7 @@ def _refuse_if_cases_break(conn: Any, *, dataset_id: str, validator: CaseValidat
         return
     violations: list[Violation] = []
     broken = 0
-    for index, case in enumerate(case_store.iter_cases(conn, dataset_id=dataset_id, raw=False)):
+    for index, case in enumerate(case_store.iter_case_data(conn, dataset_id=dataset_id)):
         found = validator.violations(case, index)
         if found:
             broken += 1

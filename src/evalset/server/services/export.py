@@ -6,8 +6,6 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-import orjson
-
 from evalset.server.domain.auth import Principal
 from evalset.server.domain.cases import export_case
 from evalset.server.errors import DatasetNotFound
@@ -15,26 +13,11 @@ from evalset.server.services._common import streamed_read
 from evalset.server.storage import Conn, Database, history
 from evalset.server.storage import cases as case_store
 from evalset.server.storage import datasets as dataset_store
+from evalset.server.wire import dumps
 
-__all__ = ["open_export", "stream_json_array", "stream_json_texts"]
+__all__ = ["open_export", "stream_json_array"]
 
 BATCH = 2000
-
-
-def stream_json_texts(texts: Iterator[str], *, batch: int = BATCH) -> Iterator[bytes]:
-    """Join already-serialised JSON values into one JSON array, a batch per chunk."""
-    yield b"["
-    first = True
-    pending: list[str] = []
-    for text in texts:
-        pending.append(text)
-        if len(pending) >= batch:
-            yield ("" if first else ",").encode() + ",".join(pending).encode()
-            first = False
-            pending.clear()
-    if pending:
-        yield ("" if first else ",").encode() + ",".join(pending).encode()
-    yield b"]"
 
 
 def stream_json_array(items: Iterator[Any], *, batch: int = BATCH) -> Iterator[bytes]:
@@ -45,11 +28,11 @@ def stream_json_array(items: Iterator[Any], *, batch: int = BATCH) -> Iterator[b
     for item in items:
         pending.append(item)
         if len(pending) >= batch:
-            yield (b"" if first else b",") + orjson.dumps(pending)[1:-1]
+            yield (b"" if first else b",") + dumps(pending)[1:-1]
             first = False
             pending.clear()
     if pending:
-        yield (b"" if first else b",") + orjson.dumps(pending)[1:-1]
+        yield (b"" if first else b",") + dumps(pending)[1:-1]
     yield b"]"
 
 
@@ -66,18 +49,22 @@ def open_export(db: Database, principal: Principal, ref: str, *, as_of: datetime
         return then
 
     def document(conn: Conn, dataset: dict[str, Any]) -> Iterator[bytes]:
-        yield b'{"name":' + orjson.dumps(dataset["name"]) + b',"cases":'
         if as_of is None:
-            yield from stream_json_texts(case_store.iter_export_json(conn, dataset_id=dataset["id"]))
+            cases = case_store.iter_export_json(conn, dataset_id=dataset["id"])
         else:
-            states = history.states_as_of(conn, dataset_id=dataset["id"], at=as_of)
-            yield from stream_json_array(map(export_case, states))
-        yield (
-            b',"evaluators":'
-            + orjson.dumps(dataset["evaluators"] or [])
-            + b',"report_evaluators":'
-            + orjson.dumps(dataset["report_evaluators"] or [])
-            + b"}"
-        )
+            cases = map(export_case, history.states_as_of(conn, dataset_id=dataset["id"], at=as_of))
+        return _document(dataset, cases)
 
     return streamed_read(db, resolve, document)
+
+
+def _document(dataset: dict[str, Any], cases: Iterator[Any]) -> Iterator[bytes]:
+    yield b'{"name":' + dumps(dataset["name"]) + b',"cases":'
+    yield from stream_json_array(cases)
+    yield (
+        b',"evaluators":'
+        + dumps(dataset["evaluators"] or [])
+        + b',"report_evaluators":'
+        + dumps(dataset["report_evaluators"] or [])
+        + b"}"
+    )

@@ -17,6 +17,7 @@ __all__ = [
     "list_keys",
     "revoke_key",
     "list_projects",
+    "check_header",
     "authenticate",
     "require_scope",
     "bootstrap",
@@ -77,8 +78,8 @@ def revoke_key(db: Database, *, key: str) -> bool:
         return store.revoke_key(conn, lookup=lookup, now=utcnow())
 
 
-def authenticate(db: Database, authorization: str | None) -> auth.Principal:
-    """The principal of a `Bearer <key>` header; Unauthorized when missing, malformed, unknown or revoked."""
+def check_header(authorization: str | None) -> tuple[str, str]:
+    """The key and its lookup id from a `Bearer <key>` header; Unauthorized when missing or malformed."""
     if not authorization:
         raise Unauthorized("Missing API key: send 'Authorization: Bearer <key>'.")
     scheme, _, key = authorization.strip().partition(" ")
@@ -88,6 +89,12 @@ def authenticate(db: Database, authorization: str | None) -> auth.Principal:
     lookup = auth.split_key(key)
     if lookup is None:
         raise Unauthorized("Invalid API key.")
+    return key, lookup
+
+
+def authenticate(db: Database, authorization: str | None) -> auth.Principal:
+    """The principal of a `Bearer <key>` header; Unauthorized when missing, malformed, unknown or revoked."""
+    key, lookup = check_header(authorization)
     with db.read() as conn:
         row = store.find_key(conn, lookup=lookup)
     if row is None or not auth.key_matches(key, row["secret_hash"]):

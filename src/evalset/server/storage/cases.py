@@ -10,7 +10,7 @@ from typing_extensions import Unpack
 
 from evalset.server.domain.names import looks_like_uuid
 from evalset.server.storage._util import chunks, first_record, records
-from evalset.server.storage.engine import bulk_insert, json_object_text, wire_records, wire_select
+from evalset.server.storage.engine import STREAM_BATCH, bulk_insert, json_row, json_rows
 from evalset.server.storage.tables import case_tags, cases
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "update_cases",
     "delete_case",
     "iter_cases",
+    "iter_case_data",
     "filter_cases",
     "iter_export_json",
 ]
@@ -50,7 +51,6 @@ JSON_FIELDS = frozenset({"inputs", "expected_output", "metadata", "evaluators", 
 _WRITE_FIELDS = [f for f in CASE_FIELDS if f not in ("id", "dataset_id", "created_at", "created_by", "created_by_name")]
 _columns = [cases.c[f] for f in CASE_FIELDS]
 AnySelect = Select[Unpack[tuple[Any, ...]]]
-STREAM_BATCH = 2000
 
 
 def get_case(conn: Connection, *, dataset_id: str, case_id: str) -> dict[str, Any] | None:
@@ -144,30 +144,25 @@ def iter_cases(
     tags_match: Literal["any", "all"] = "any",
     limit: int | None = None,
     offset: int = 0,
-    raw: bool = True,
-) -> Iterator[dict[str, Any]]:
-    """Case records in creation order, fetched in batches.
+) -> Iterator[Any]:
+    """Cases in creation order as the JSON the API returns (orjson fragments, built by the database), streamed."""
+    query = filter_cases(select(json_row(conn, _columns)), dataset_id=dataset_id, tags=tags, tags_match=tags_match)
+    return json_rows(conn, query.order_by(cases.c.seq).offset(offset or None).limit(limit))
 
-    With `raw` (for responses), values are wire-ready: JSON fields are pre-serialised fragments.
-    Without it, they are Python values (for rules that inspect them).
-    """
-    converters: list[Any] = [None] * len(_columns)
-    columns: list[Any] = _columns
-    if raw:
-        columns, converters = wire_select(conn, _columns)
-    query = filter_cases(select(*columns), dataset_id=dataset_id, tags=tags, tags_match=tags_match)
-    query = query.order_by(cases.c.seq).offset(offset or None).limit(limit)
+
+def iter_case_data(conn: Connection, *, dataset_id: str) -> Iterator[dict[str, Any]]:
+    """Every case's name and data fields as Python values, in creation order, streamed (for re-validation)."""
+    fields = ("name", "inputs", "expected_output", "metadata")
+    query = select(*(cases.c[f] for f in fields)).where(cases.c.dataset_id == dataset_id).order_by(cases.c.seq)
     result = conn.execute(query.execution_options(stream_results=True, yield_per=STREAM_BATCH))
-    yield from wire_records(result, CASE_FIELDS, converters)
+    for row in result:
+        yield dict(zip(fields, row, strict=True))
 
 
-_EXPORT_PAIRS = [(f, cases.c[f]) for f in ("name", "inputs", "metadata", "expected_output", "evaluators")]
+_EXPORT_COLUMNS = [cases.c[f] for f in ("name", "inputs", "metadata", "expected_output", "evaluators")]
 
 
-def iter_export_json(conn: Connection, *, dataset_id: str) -> Iterator[str]:
-    """Each case as the JSON text of its pydantic-evals export shape, built by the database, streamed."""
-    document = json_object_text(conn, _EXPORT_PAIRS, json_keys={"inputs", "metadata", "expected_output", "evaluators"})
-    query = select(document).where(cases.c.dataset_id == dataset_id).order_by(cases.c.seq)
-    result = conn.execute(query.execution_options(stream_results=True, yield_per=STREAM_BATCH))
-    for (text,) in result:
-        yield text
+def iter_export_json(conn: Connection, *, dataset_id: str) -> Iterator[Any]:
+    """Each case in its pydantic-evals export shape (orjson fragments built by the database), streamed."""
+    query = select(json_row(conn, _EXPORT_COLUMNS)).where(cases.c.dataset_id == dataset_id).order_by(cases.c.seq)
+    return json_rows(conn, query)

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, delete, exc, select, update
 from evalset.server.domain.names import looks_like_uuid
 from evalset.server.errors import Conflict, DatasetNotFound
 from evalset.server.storage._util import first_record
-from evalset.server.storage.engine import wire_records, wire_select
+from evalset.server.storage.engine import json_row, json_rows
 from evalset.server.storage.tables import dataset_revisions, datasets
 
 __all__ = [
@@ -41,11 +41,10 @@ SUMMARY_FIELDS = (
 _summary_columns = [datasets.c[name] for name in SUMMARY_FIELDS]
 
 
-def list_datasets(conn: Connection, *, project_id: str) -> list[dict[str, Any]]:
-    """Summaries, wire-ready (see engine.wire_select)."""
-    columns, converters = wire_select(conn, _summary_columns)
-    query = select(*columns).where(datasets.c.project_id == project_id).order_by(datasets.c.name)
-    return list(wire_records(conn.execute(query), SUMMARY_FIELDS, converters))
+def list_datasets(conn: Connection, *, project_id: str) -> list[Any]:
+    """Summaries as the JSON the API returns (orjson fragments built by the database), by name."""
+    query = select(json_row(conn, _summary_columns)).where(datasets.c.project_id == project_id)
+    return list(json_rows(conn, query.order_by(datasets.c.name)))
 
 
 def get_dataset(conn: Connection, *, project_id: str, ref: str) -> dict[str, Any]:

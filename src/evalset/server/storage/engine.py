@@ -1,8 +1,8 @@
-"""The one place that knows SQLite from PostgreSQL: engine set-up, transactions, JSON as text."""
+"""The one place that knows SQLite from PostgreSQL: engine set-up, transactions, bulk writes, JSON reads."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,38 +15,42 @@ from sqlalchemy import (
     Connection,
     Engine,
     Integer,
-    String,
     Table,
     Text,
     Uuid,
+    case,
     cast,
     create_engine,
     event,
     func,
+    literal_column,
     type_coerce,
 )
+from sqlalchemy.dialects.sqlite import dialect as _sqlite_dialect_class
 from sqlalchemy.engine import make_url
 from sqlalchemy.sql.elements import ColumnElement
 
 from evalset.server.storage.tables import JSONText, UTCDateTime
+from evalset.server.wire import TIMESTAMP_SQLITE_FORMAT, dumps
 
 __all__ = [
     "Database",
     "Conn",
     "normalize_url",
     "bulk_insert",
-    "wire_select",
-    "wire_records",
-    "json_object_text",
+    "json_row",
+    "json_rows",
     "json_text",
 ]
+
+sqlite_dialect = _sqlite_dialect_class()
 
 Conn = Connection
 """A connection inside an open transaction; what services pass to the storage functions."""
 
 
 def _dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()
+    return dumps(value).decode()
 
 
 def normalize_url(url: str) -> str:
@@ -134,7 +138,7 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
 
 
 def _json_text(value: Any) -> str | None:
-    return None if value is None else orjson.dumps(value).decode()
+    return None if value is None else dumps(value).decode()
 
 
 def _sqlite_uuid(value: str | None) -> str | None:
@@ -149,7 +153,7 @@ def _sqlite_datetime() -> Any:
             return None
         text = cache.get(value)
         if text is None:
-            text = cache[value] = value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+            text = cache[value] = value.astimezone(timezone.utc).strftime(TIMESTAMP_SQLITE_FORMAT)
         return text
 
     return adapt
@@ -183,10 +187,10 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     conn.exec_driver_sql(str(compiled), params)
 
 
-# --- wire-ready reads ---------------------------------------------------------------------------
-# Listing and exporting are the hot read paths: there, columns are selected in a form that needs
-# (almost) no per-value Python work to become JSON. JSON comes back as its text (embedded with
-# orjson.Fragment), UUIDs and timestamps as strings on SQLite, as text and aware datetimes on PostgreSQL.
+# --- rows as JSON, built by the database -------------------------------------------------------
+# Listing and exporting are the hot read paths. There the database renders each row as the JSON
+# object the API returns (json_object on SQLite, json_build_object on PostgreSQL), so Python only
+# joins strings: no per-value conversion of UUIDs, timestamps or JSON documents.
 
 
 def json_text(conn: Connection, column: ColumnElement[Any]) -> ColumnElement[str]:
@@ -196,59 +200,50 @@ def json_text(conn: Connection, column: ColumnElement[Any]) -> ColumnElement[str
     return type_coerce(column, Text)
 
 
-def _dashed(hex32: str) -> str:
-    return f"{hex32[:8]}-{hex32[8:12]}-{hex32[12:16]}-{hex32[16:20]}-{hex32[20:]}"
+def _sqlite_value(column: Any) -> Any:
+    """A column as SQLite's json_object should embed it (see the storage formats in bulk_insert)."""
+    resolved = column.type.dialect_impl(sqlite_dialect)
+    raw = type_coerce(column, Text)
+    if isinstance(resolved, JSONText):
+        return func.json(raw)
+    if isinstance(resolved, Uuid):  # 32 hex digits -> 8-4-4-4-12
+        parts = [func.substr(raw, start, length) for start, length in ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))]
+        dashed = parts[0]
+        for part in parts[1:]:
+            dashed = dashed.op("||")("-").op("||")(part)
+        return case((column.is_(None), None), else_=dashed)
+    if isinstance(resolved, UTCDateTime):  # "YYYY-MM-DD HH:MM:SS.ffffff" in UTC -> ISO 8601
+        iso = func.substr(raw, 1, 10).op("||")("T").op("||")(func.substr(raw, 12)).op("||")("+00:00")
+        return case((column.is_(None), None), else_=iso)
+    if isinstance(resolved, Boolean):
+        return func.json(case((column.is_(None), "null"), (type_coerce(column, Integer) != 0, "true"), else_="false"))
+    return column
 
 
-def _sqlite_iso(stored: str) -> str:
-    # stored as "YYYY-MM-DD HH:MM:SS.ffffff" in UTC
-    return f"{stored[:10]}T{stored[11:]}+00:00"
-
-
-def _fragment(text: str) -> Any:
-    return orjson.Fragment(text)
-
-
-def wire_select(conn: Connection, columns: Sequence[Any]) -> tuple[list[Any], list[Callable[[Any], Any] | None]]:
-    """Select expressions for `columns` plus, per column, the converter to apply to non-null values."""
-    sqlite = conn.dialect.name == "sqlite"
-    expressions: list[Any] = []
-    converters: list[Callable[[Any], Any] | None] = []
-    for column in columns:
-        resolved = column.type.dialect_impl(conn.dialect)
-        expression, converter = column, None
-        if isinstance(resolved, (JSON, JSONText)):
-            expression, converter = json_text(conn, column), _fragment
-        elif isinstance(resolved, Uuid):
-            expression, converter = (type_coerce(column, String), _dashed) if sqlite else (cast(column, Text), None)
-        elif isinstance(resolved, UTCDateTime) and sqlite:
-            expression, converter = type_coerce(column, String), _sqlite_iso
-        elif isinstance(resolved, Boolean) and sqlite:
-            expression, converter = type_coerce(column, Integer), bool
-        expressions.append(expression.label(column.key))
-        converters.append(converter)
-    return expressions, converters
-
-
-def wire_records(
-    rows: Iterable[Sequence[Any]], keys: Sequence[str], converters: Sequence[Callable[[Any], Any] | None]
-) -> Iterator[dict[str, Any]]:
-    """Rows of a `wire_select` as dicts, each non-null value passed through its column's converter."""
-    plan = list(zip(keys, converters, strict=True))
-    for row in rows:
-        yield {
-            key: value if convert is None or value is None else convert(value)
-            for (key, convert), value in zip(plan, row, strict=True)
-        }
-
-
-def json_object_text(conn: Connection, pairs: Sequence[tuple[str, Any]], *, json_keys: set[str]) -> ColumnElement[str]:
-    """One JSON object per row, built by the database itself (keys in order; `json_keys` hold JSON)."""
+def json_row(conn: Connection, columns: Sequence[Any]) -> ColumnElement[str]:
+    """Each row as the JSON text of an object with these columns (keyed by column name, in order)."""
     args: list[Any] = []
-    for key, column in pairs:
-        if conn.dialect.name == "sqlite" and key in json_keys:
-            column = func.json(type_coerce(column, Text))
-        args.extend((key, column))
-    if conn.dialect.name == "postgresql":
-        return cast(func.json_build_object(*args), Text)
-    return type_coerce(func.json_object(*args), Text)
+    sqlite = conn.dialect.name == "sqlite"
+    for column in columns:
+        assert column.key.isidentifier()  # our own column names, inlined: PostgreSQL cannot type a bound key
+        args.extend((literal_column(f"'{column.key}'"), _sqlite_value(column) if sqlite else _postgresql_value(column)))
+    if sqlite:
+        return type_coerce(func.json_object(*args), Text)
+    return cast(func.json_build_object(*args), Text)
+
+
+def _postgresql_value(column: Any) -> Any:
+    """Timestamps in the one wire format (see evalset.server.wire); PostgreSQL would trim zeros."""
+    if isinstance(column.type, UTCDateTime):
+        return func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')
+    return column
+
+
+def json_rows(conn: Connection, query: Any) -> Iterator[Any]:
+    """Run a select of one `json_row` column now; the iterator yields each row's JSON as an orjson
+    fragment, fetched in batches. (Running it now means a failing query fails before a response starts.)"""
+    result = conn.execute(query.execution_options(stream_results=True, yield_per=STREAM_BATCH))
+    return (orjson.Fragment(text) for (text,) in result)
+
+
+STREAM_BATCH = 2000

@@ -76,5 +76,4 @@ def states_as_of(conn: Connection, *, dataset_id: str, at: datetime) -> Iterator
         select(r.c.state).join(window, r.c.id == window.c.last_id).where(r.c.op != "delete").order_by(window.c.first_id)
     )
     result = conn.execute(query.execution_options(stream_results=True, yield_per=1000))
-    for (state,) in result:
-        yield state
+    return (state for (state,) in result)

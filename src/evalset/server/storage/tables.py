@@ -27,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from evalset.server.wire import dumps
+
 __all__ = ["metadata", "projects", "api_keys", "datasets", "cases", "case_tags", "case_revisions", "dataset_revisions"]
 
 
@@ -55,7 +57,7 @@ class JSONText(TypeDecorator[Any]):
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
-        return None if value is None else orjson.dumps(value).decode()
+        return None if value is None else dumps(value).decode()
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         return None if value is None else orjson.loads(value)

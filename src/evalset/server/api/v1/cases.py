@@ -44,28 +44,30 @@ def _etag(case: dict) -> dict[str, str]:
 def list_cases(
     ds: str,
     db: DB,
-    principal: Reader,
+    caller: Reader,
     tags: Annotated[list[str] | None, Query(description="Only cases with any of these tags.")] = None,
     tags_match: Annotated[Literal["any", "all"], Query(description="'all': cases with every tag.")] = "any",
     limit: Annotated[int | None, Query(ge=0)] = None,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
     """List cases in creation order, streamed; filter by tags, page with limit/offset."""
-    rows = cases.open_case_list(db, principal, ds, tags=tags, tags_match=tags_match, limit=limit, offset=offset)
+    rows = cases.open_case_list(
+        db, caller.principal(), ds, tags=tags, tags_match=tags_match, limit=limit, offset=offset
+    )
     return stream_response(stream_json_array(rows))
 
 
 @router.post(CASES, response_model=CaseDetail, status_code=201, openapi_extra=CREATE_DOC)
-def create_case(ds: str, body: Annotated[CaseCreate, CREATE_BODY], db: DB, principal: Writer) -> Response:
+def create_case(ds: str, body: Annotated[CaseCreate, CREATE_BODY], db: DB, caller: Writer) -> Response:
     """Add one case; 409 when its name is taken in the dataset."""
-    (case,) = cases.create_cases(db, principal, ds, [dict(body)], single=True)
+    (case,) = cases.create_cases(db, caller.principal(), ds, [dict(body)], single=True)
     return json_response(case, status_code=201, headers=_etag(case))
 
 
 @router.post(CASES + "bulk/", response_model=list[CaseDetail], openapi_extra=CASES_DOC)
-def bulk_create(ds: str, body: Annotated[CasesBody, CASES_BODY_DEP], db: DB, principal: Writer) -> Response:
+def bulk_create(ds: str, body: Annotated[CasesBody, CASES_BODY_DEP], db: DB, caller: Writer) -> Response:
     """Add many cases at once, all or none."""
-    return json_response(cases.create_cases(db, principal, ds, _dicts(body["cases"])))
+    return json_response(cases.create_cases(db, caller.principal(), ds, _dicts(body["cases"])))
 
 
 @router.post("/datasets/{ds}/import/", response_model=list[CaseDetail], openapi_extra=CASES_DOC)
@@ -73,16 +75,16 @@ def import_cases(
     ds: str,
     body: Annotated[CasesBody, CASES_BODY_DEP],
     db: DB,
-    principal: Writer,
+    caller: Writer,
     on_conflict: Annotated[Literal["update", "error"], Query()] = "update",
 ) -> Response:
     """Import cases in one transaction: named cases that exist are updated (or, with on_conflict=error, 409)."""
-    return json_response(cases.import_cases(db, principal, ds, _dicts(body["cases"]), on_conflict=on_conflict))
+    return json_response(cases.import_cases(db, caller.principal(), ds, _dicts(body["cases"]), on_conflict=on_conflict))
 
 
 @router.get(CASE, response_model=CaseDetail)
-def get_case(ds: str, case_id: str, db: DB, principal: Reader) -> Response:
-    case = cases.get_case(db, principal, ds, case_id)
+def get_case(ds: str, case_id: str, db: DB, caller: Reader) -> Response:
+    case = cases.get_case(db, caller.principal(), ds, case_id)
     return json_response(case, headers=_etag(case))
 
 
@@ -91,7 +93,7 @@ def update_case(
     case_id: str,
     body: Annotated[CaseUpdate, UPDATE_BODY],
     db: DB,
-    principal: Writer,
+    caller: Writer,
     if_match: Annotated[str | None, Header(description="The case version you edited; 412 if it moved on.")] = None,
 ) -> Response:
     """Partial update (PUT and PATCH alike); the version goes up by one."""
@@ -99,7 +101,7 @@ def update_case(
         version = parse_if_match(if_match)
     except ValueError as exc:
         raise InvalidInput(f"{exc}.") from None
-    case = cases.update_case(db, principal, ds, case_id, dict(body), if_match=version)
+    case = cases.update_case(db, caller.principal(), ds, case_id, dict(body), if_match=version)
     return json_response(case, headers=_etag(case))
 
 
@@ -108,19 +110,19 @@ router.put(CASE, response_model=CaseDetail, openapi_extra=UPDATE_DOC)(update_cas
 
 
 @router.delete(CASE, status_code=204, response_class=Response)
-def delete_case(ds: str, case_id: str, db: DB, principal: Writer) -> Response:
+def delete_case(ds: str, case_id: str, db: DB, caller: Writer) -> Response:
     """Delete a case (its history stays; see restore)."""
-    cases.delete_case(db, principal, ds, case_id)
+    cases.delete_case(db, caller.principal(), ds, case_id)
     return Response(status_code=204)
 
 
 @router.get(CASE + "history/", response_model=list[Revision])
-def case_history(ds: str, case_id: str, db: DB, principal: Reader) -> Response:
+def case_history(ds: str, case_id: str, db: DB, caller: Reader) -> Response:
     """Every revision of a case, oldest first, deleted cases included."""
-    return json_response(history.case_history(db, principal, ds, case_id))
+    return json_response(history.case_history(db, caller.principal(), ds, case_id))
 
 
 @router.post(CASE + "restore/", response_model=CaseDetail)
-def restore_case(ds: str, case_id: str, db: DB, principal: Writer) -> Response:
+def restore_case(ds: str, case_id: str, db: DB, caller: Writer) -> Response:
     """Bring a deleted case back with its id and last content."""
-    return json_response(cases.restore_case(db, principal, ds, case_id))
+    return json_response(cases.restore_case(db, caller.principal(), ds, case_id))

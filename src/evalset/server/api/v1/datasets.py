@@ -17,30 +17,30 @@ DS = "/datasets/{ds}/"
 
 
 @router.get("/datasets/", response_model=list[DatasetSummary])
-def list_datasets(db: DB, principal: Reader) -> Response:
+def list_datasets(db: DB, caller: Reader) -> Response:
     """List the project's datasets with their case counts."""
-    return json_response(datasets.list_datasets(db, principal))
+    return json_response(datasets.list_datasets(db, caller.principal()))
 
 
 @router.post("/datasets/", response_model=DatasetDetail, status_code=201)
-def create_dataset(body: DatasetCreate, db: DB, principal: Writer) -> Response:
+def create_dataset(body: DatasetCreate, db: DB, caller: Writer) -> Response:
     """Create a dataset; 409 when the name is taken in this project."""
     fields = body.model_dump(exclude_unset=True, mode="json")
-    return json_response(datasets.create_dataset(db, principal, fields), status_code=201)
+    return json_response(datasets.create_dataset(db, caller.principal(), fields), status_code=201)
 
 
 @router.get(DS, response_model=DatasetDetail)
-def get_dataset(ds: str, db: DB, principal: Reader) -> Response:
+def get_dataset(ds: str, db: DB, caller: Reader) -> Response:
     """Get a dataset by id or name."""
-    return json_response(datasets.get_dataset(db, principal, ds))
+    return json_response(datasets.get_dataset(db, caller.principal(), ds))
 
 
-def update_dataset(ds: str, body: DatasetUpdate, db: DB, principal: Writer) -> Response:
+def update_dataset(ds: str, body: DatasetUpdate, db: DB, caller: Writer) -> Response:
     """Partial update (PUT and PATCH alike): absent keys stay, null clears."""
     fields = body.model_dump(exclude_unset=True, mode="json")
     if "name" in fields and fields["name"] is None:
         raise InvalidInput("A dataset name cannot be cleared; send a new name or leave 'name' out.")
-    return json_response(datasets.update_dataset(db, principal, ds, fields))
+    return json_response(datasets.update_dataset(db, caller.principal(), ds, fields))
 
 
 router.patch(DS, response_model=DatasetDetail)(update_dataset)
@@ -48,9 +48,9 @@ router.put(DS, response_model=DatasetDetail)(update_dataset)
 
 
 @router.delete(DS, status_code=204, response_class=Response)
-def delete_dataset(ds: str, db: DB, principal: Writer) -> Response:
+def delete_dataset(ds: str, db: DB, caller: Writer) -> Response:
     """Delete a dataset and all its cases."""
-    datasets.delete_dataset(db, principal, ds)
+    datasets.delete_dataset(db, caller.principal(), ds)
     return Response(status_code=204)
 
 
@@ -58,10 +58,10 @@ def delete_dataset(ds: str, db: DB, principal: Writer) -> Response:
 def export_dataset(
     ds: str,
     db: DB,
-    principal: Reader,
+    caller: Reader,
     as_of: Annotated[datetime | None, Query(description="Export the dataset as it was at this ISO time.")] = None,
 ) -> Response:
     """The dataset in pydantic-evals file format, streamed; with `as_of`, as it was at that moment."""
     if as_of is not None and as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=timezone.utc)
-    return stream_response(export.open_export(db, principal, ds, as_of=as_of))
+    return stream_response(export.open_export(db, caller.principal(), ds, as_of=as_of))

@@ -1,0 +1,28 @@
+"""The server's one JSON encoder: orjson, with every timestamp written the same way.
+
+`2026-11-21T23:25:39.375000+00:00`: always UTC, always six fractional digits, whether the value
+is serialised here or rendered by the database (see storage.engine.json_row), so the same moment
+never comes back as two different strings.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+__all__ = ["dumps", "TIMESTAMP_SQLITE_FORMAT"]
+
+TIMESTAMP_SQLITE_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+"""How SQLite stores UTC timestamps (SQLAlchemy's format): sortable as text, six fractional digits."""
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="microseconds")
+    raise TypeError(f"cannot serialise {type(value).__name__} as JSON")
+
+
+def dumps(value: Any) -> bytes:
+    return orjson.dumps(value, default=_default, option=orjson.OPT_PASSTHROUGH_DATETIME)
