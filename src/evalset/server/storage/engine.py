@@ -220,10 +220,23 @@ def _sqlite_value(column: Any) -> Any:
     return column
 
 
+_json_rows: dict[tuple[str, tuple[Any, ...]], ColumnElement[str]] = {}
+
+
 def json_row(conn: Connection, columns: Sequence[Any]) -> ColumnElement[str]:
-    """Each row as the JSON text of an object with these columns (keyed by column name, in order)."""
+    """Each row as the JSON text of an object with these columns (keyed by column name, in order).
+
+    The expression is built once per dialect and column list: building it costs more than running it.
+    """
+    key = (conn.dialect.name, tuple(columns))
+    expression = _json_rows.get(key)
+    if expression is None:
+        expression = _json_rows[key] = _build_json_row(conn.dialect.name == "sqlite", columns)
+    return expression
+
+
+def _build_json_row(sqlite: bool, columns: Sequence[Any]) -> ColumnElement[str]:
     args: list[Any] = []
-    sqlite = conn.dialect.name == "sqlite"
     for column in columns:
         assert column.key.isidentifier()  # our own column names, inlined: PostgreSQL cannot type a bound key
         args.extend((literal_column(f"'{column.key}'"), _sqlite_value(column) if sqlite else _postgresql_value(column)))
