@@ -156,3 +156,38 @@ def test_schema_change_that_breaks_cases_is_refused(api: httpx.Client, ds: dict)
     assert api.patch("/v1/datasets/qa/", json={"input_schema": looser}).status_code == 200
     # the new schema is used for the next write at once (the validator cache follows updates)
     assert api.post("/v1/datasets/qa/cases/", json={"inputs": {"question": "q", "lang": 5}}).status_code == 422
+
+
+def test_history_of_many_changes_and_as_of_across_upserts(api: httpx.Client, ds: dict) -> None:
+    first = api.post("/v1/datasets/qa/import/", json={"cases": [qa_case(i) for i in range(3)]}).json()
+    case_id = first[1]["id"]
+    path = f"/v1/datasets/qa/cases/{case_id}/"
+    api.patch(path, json={"tags": ["a"]}).raise_for_status()
+    time.sleep(0.02)
+    moment = datetime.now(timezone.utc)
+    time.sleep(0.02)
+    api.patch(path, json={"tags": ["b"]}).raise_for_status()
+    changed = qa_case(1, expected_output={"answer": "changed", "confidence": 0.1})
+    api.post("/v1/datasets/qa/import/", json={"cases": [changed]}).raise_for_status()
+
+    history = api.get(path + "history/").json()
+    assert [(r["version"], r["op"]) for r in history] == [(1, "create"), (2, "update"), (3, "update"), (4, "update")]
+    assert [r["state"]["tags"] for r in history] == [[], ["a"], ["b"], ["b"]]
+    assert history[-1]["state"]["expected_output"]["answer"] == "changed"
+    assert history[-1]["state"] == api.get(path).json()
+
+    then = api.get("/v1/datasets/qa/export/", params={"as_of": moment.isoformat()}).json()
+    assert [c["name"] for c in then["cases"]] == ["case-0", "case-1", "case-2"]
+    assert then["cases"][1]["expected_output"] == {"answer": "2", "confidence": 1.0}
+
+
+def test_restored_case_keeps_its_place(api: httpx.Client, ds: dict) -> None:
+    created = api.post("/v1/datasets/qa/import/", json={"cases": [qa_case(i) for i in range(3)]}).json()
+    middle = created[1]["id"]
+    api.delete(f"/v1/datasets/qa/cases/{middle}/").raise_for_status()
+    assert [c["name"] for c in api.get("/v1/datasets/qa/cases/").json()] == ["case-0", "case-2"]
+    assert api.post(f"/v1/datasets/qa/cases/{middle}/restore/").status_code == 200
+    assert [c["name"] for c in api.get("/v1/datasets/qa/cases/").json()] == ["case-0", "case-1", "case-2"]
+    ops = [r["op"] for r in api.get(f"/v1/datasets/qa/cases/{middle}/history/").json()]
+    assert ops == ["create", "delete", "restore"]
+    assert api.post(f"/v1/datasets/qa/cases/{created[0]['id']}/restore/").status_code == 409

@@ -19,6 +19,8 @@ __all__ = [
     "apply_upsert",
     "parse_if_match",
     "export_case",
+    "public_case",
+    "PUBLIC_FIELDS",
 ]
 
 CONTENT_FIELDS = ("inputs", "expected_output", "metadata", "evaluators")
@@ -26,6 +28,27 @@ CONTENT_FIELDS = ("inputs", "expected_output", "metadata", "evaluators")
 
 EXPORT_FIELDS = ("name", "inputs", "metadata", "expected_output", "evaluators")
 """The only case keys pydantic-evals accepts in a dataset file."""
+
+PUBLIC_FIELDS = (
+    "id",
+    "dataset_id",
+    "name",
+    "inputs",
+    "expected_output",
+    "metadata",
+    "evaluators",
+    "tags",
+    "source_trace_id",
+    "source_span_id",
+    "version",
+    "created_at",
+    "created_by",
+    "created_by_name",
+    "updated_at",
+    "updated_by",
+    "updated_by_name",
+)
+"""A case as clients see it (records also carry `last_op`, and `seq` once stored)."""
 
 _CLEARED: dict[str, Any] = {"evaluators": [], "tags": []}
 """Fields whose 'null' means 'empty list' rather than null."""
@@ -73,6 +96,7 @@ def new_case(
         "source_trace_id": data.get("source_trace_id"),
         "source_span_id": data.get("source_span_id"),
         "version": 1,
+        "last_op": "create",
         "created_at": now,
         "created_by": actor.id,
         "created_by_name": actor.name,
@@ -88,6 +112,7 @@ def _touched(current: Mapping[str, Any], changes: Mapping[str, Any], *, actor: A
         updated[field] = _CLEARED[field] if value is None and field in _CLEARED else value
     updated["evaluators"] = normalize_evaluators(updated["evaluators"])
     updated["version"] = current["version"] + 1
+    updated["last_op"] = "update"
     updated["updated_at"] = now
     updated["updated_by"] = actor.id
     updated["updated_by_name"] = actor.name
@@ -131,3 +156,8 @@ def parse_if_match(header: str | None) -> int | None:
 def export_case(case: Mapping[str, Any]) -> dict[str, Any]:
     """The pydantic-evals file shape of a case: no keys beyond EXPORT_FIELDS."""
     return {field: case.get(field) if field != "evaluators" else case.get(field) or [] for field in EXPORT_FIELDS}
+
+
+def public_case(case: Mapping[str, Any]) -> dict[str, Any]:
+    """The client-facing fields of a case record."""
+    return {field: case[field] for field in PUBLIC_FIELDS}

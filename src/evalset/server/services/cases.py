@@ -58,8 +58,7 @@ def _insert_new(conn: Conn, dataset: dict[str, Any], items: Sequence[dict[str, A
         rules.new_case(item, dataset_id=dataset["id"], actor=actor, now=now, id=case_id)
         for item, case_id in zip(items, ids, strict=True)
     ]
-    store.insert_cases(conn, rows=rows)
-    history.insert_revisions(conn, cases=rows, op="create", actor_id=actor.id, actor_name=actor.name)
+    store.insert_cases(conn, rows=rows)  # history: the live row is version 1's revision
     dataset_store.add_case_count(conn, dataset_id=dataset["id"], delta=len(rows))
     return rows
 
@@ -77,7 +76,7 @@ def create_cases(
             taken = store.find_by_names(conn, dataset_id=dataset["id"], names=names)
             if taken:
                 raise _name_conflict([n for n in names if n in taken], dataset["name"])
-        return _insert_new(conn, dataset, items, principal)
+        return [rules.public_case(row) for row in _insert_new(conn, dataset, items, principal)]
 
 
 def import_cases(
@@ -100,6 +99,7 @@ def import_cases(
         actor, now = actor_of(principal), utcnow()
         results: list[dict[str, Any] | None] = []
         fresh: list[dict[str, Any]] = []
+        replaced: list[dict[str, Any]] = []
         changed: list[dict[str, Any]] = []
         for item in items:
             name = item.get("name")
@@ -110,21 +110,23 @@ def import_cases(
                 continue
             updated = rules.apply_upsert(current, item, actor=actor, now=now)
             if updated is not None:
+                replaced.append(current)
                 changed.append(updated)
             results.append(updated or current)
-        _write_updates(conn, changed, expected=[c["version"] - 1 for c in changed], actor=actor)
+        _write_updates(conn, replaced, changed)
         created = iter(_insert_new(conn, dataset, fresh, principal))
-        return [r if r is not None else next(created) for r in results]
+        return [rules.public_case(r if r is not None else next(created)) for r in results]
 
 
-def _write_updates(conn: Conn, rows: list[dict[str, Any]], *, expected: list[int], actor: rules.Actor) -> None:
-    if not rows:
+def _write_updates(conn: Conn, replaced: list[dict[str, Any]], updated: list[dict[str, Any]]) -> None:
+    """Archive the versions being replaced, then write the new ones (only over the versions read)."""
+    if not updated:
         return
-    if not store.update_cases(conn, rows=rows, expected_versions=expected):
+    history.archive(conn, cases=replaced)
+    if not store.update_cases(conn, rows=updated, expected_versions=[c["version"] for c in replaced]):
         raise PreconditionFailed(
             "A case was changed by someone else meanwhile; nothing was written, retry the request."
         )
-    history.insert_revisions(conn, cases=rows, op="update", actor_id=actor.id, actor_name=actor.name)
 
 
 def _find(conn: Conn, principal: Principal, ref: str, case_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -137,7 +139,7 @@ def _find(conn: Conn, principal: Principal, ref: str, case_id: str) -> tuple[dic
 
 def get_case(db: Database, principal: Principal, ref: str, case_id: str) -> dict[str, Any]:
     with db.read() as conn:
-        return _find(conn, principal, ref, case_id)[1]
+        return rules.public_case(_find(conn, principal, ref, case_id)[1])
 
 
 def update_case(
@@ -164,8 +166,8 @@ def update_case(
             conn, dataset_id=dataset["id"], name=new_name, other_than=case_id
         ):
             raise _name_conflict([new_name], dataset["name"])
-        _write_updates(conn, [updated], expected=[current["version"]], actor=actor_of(principal))
-        return updated
+        _write_updates(conn, [current], [updated])
+        return rules.public_case(updated)
 
 
 def delete_case(db: Database, principal: Principal, ref: str, case_id: str) -> None:
@@ -173,11 +175,9 @@ def delete_case(db: Database, principal: Principal, ref: str, case_id: str) -> N
     actor = actor_of(principal)
     with db.write() as conn:
         dataset, current = _find(conn, principal, ref, case_id)
+        history.record_delete(conn, case=current, actor=actor, at=utcnow())
         store.delete_case(conn, dataset_id=dataset["id"], case_id=current["id"])
         dataset_store.add_case_count(conn, dataset_id=dataset["id"], delta=-1)
-        gone = {**current, "version": current["version"] + 1, "updated_at": utcnow()}
-        gone.update(updated_by=actor.id, updated_by_name=actor.name)
-        history.insert_revisions(conn, cases=[gone], op="delete", actor_id=actor.id, actor_name=actor.name)
 
 
 def restore_case(db: Database, principal: Principal, ref: str, case_id: str) -> dict[str, Any]:
@@ -185,25 +185,22 @@ def restore_case(db: Database, principal: Principal, ref: str, case_id: str) -> 
     actor = actor_of(principal)
     with db.write() as conn:
         dataset = dataset_store.get_dataset(conn, project_id=principal.project_id, ref=ref)
-        last = (
-            history.latest_revision(conn, dataset_id=dataset["id"], case_id=case_id)
-            if looks_like_uuid(case_id)
-            else None
-        )
-        if last is None:
-            raise CaseNotFound()
-        if last["op"] != "delete":
+        if store.get_case(conn, dataset_id=dataset["id"], case_id=case_id) is not None:
             raise Conflict("This case is not deleted; only deleted cases can be restored.")
+        last = None
+        if looks_like_uuid(case_id):
+            last = history.latest_revision(conn, dataset_id=dataset["id"], case_id=case_id)
+        if last is None or last["op"] != "delete":
+            raise CaseNotFound()
         state = dict(last["state"])
         if state.get("name") is not None and store.name_exists(conn, dataset_id=dataset["id"], name=state["name"]):
             raise _name_conflict([state["name"]], dataset["name"])
         now = utcnow()
         state.update(version=last["version"] + 1, updated_at=now, updated_by=actor.id, updated_by_name=actor.name)
-        state["created_at"] = datetime.fromisoformat(state["created_at"])
-        store.insert_cases(conn, rows=[state])
-        history.insert_revisions(conn, cases=[state], op="restore", actor_id=actor.id, actor_name=actor.name)
+        state.update(last_op="restore", seq=last["case_seq"], created_at=datetime.fromisoformat(state["created_at"]))
+        store.insert_cases(conn, rows=[state])  # back in its old place in the dataset
         dataset_store.add_case_count(conn, dataset_id=dataset["id"], delta=1)
-        return state
+        return rules.public_case(state)
 
 
 def open_case_list(

@@ -8,6 +8,7 @@ from evalset.server.domain.auth import Principal
 from evalset.server.domain.names import looks_like_uuid
 from evalset.server.errors import CaseNotFound
 from evalset.server.storage import Database
+from evalset.server.storage import cases as case_store
 from evalset.server.storage import datasets as dataset_store
 from evalset.server.storage import history as store
 
@@ -19,7 +20,8 @@ def case_history(db: Database, principal: Principal, ref: str, case_id: str) -> 
         dataset = dataset_store.get_dataset(conn, project_id=principal.project_id, ref=ref)
         revisions = []
         if looks_like_uuid(case_id):
-            revisions = store.list_revisions(conn, dataset_id=dataset["id"], case_id=case_id)
+            current = case_store.get_case(conn, dataset_id=dataset["id"], case_id=case_id)
+            revisions = store.list_revisions(conn, dataset_id=dataset["id"], case_id=case_id, current=current)
     if not revisions:
         raise CaseNotFound()
     return revisions

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, Select, bindparam, delete, distinct, func, select, update
 from typing_extensions import Unpack
 
+from evalset.server.domain.cases import PUBLIC_FIELDS
 from evalset.server.domain.names import looks_like_uuid
 from evalset.server.storage._util import chunks, first_record, records
 from evalset.server.storage.engine import STREAM_BATCH, bulk_insert, json_row, json_rows
@@ -15,7 +16,6 @@ from evalset.server.storage.tables import case_tags, cases
 
 __all__ = [
     "CASE_FIELDS",
-    "JSON_FIELDS",
     "get_case",
     "find_by_names",
     "name_exists",
@@ -25,38 +25,25 @@ __all__ = [
     "iter_cases",
     "iter_case_data",
     "filter_cases",
+    "case_columns",
     "iter_export_json",
 ]
 
-CASE_FIELDS: tuple[str, ...] = (
-    "id",
-    "dataset_id",
-    "name",
-    "inputs",
-    "expected_output",
-    "metadata",
-    "evaluators",
-    "tags",
-    "source_trace_id",
-    "source_span_id",
-    "version",
-    "created_at",
-    "created_by",
-    "created_by_name",
-    "updated_at",
-    "updated_by",
-    "updated_by_name",
-)
-JSON_FIELDS = frozenset({"inputs", "expected_output", "metadata", "evaluators", "tags"})
-_WRITE_FIELDS = [f for f in CASE_FIELDS if f not in ("id", "dataset_id", "created_at", "created_by", "created_by_name")]
+CASE_FIELDS = PUBLIC_FIELDS
+_WRITE_FIELDS = [
+    *(f for f in CASE_FIELDS if f not in ("id", "dataset_id", "created_at", "created_by", "created_by_name")),
+    "last_op",
+]
 _columns = [cases.c[f] for f in CASE_FIELDS]
+_record_columns = [*_columns, cases.c.last_op, cases.c.seq]
+"""A stored case with what history needs: the op behind its version and its position."""
 AnySelect = Select[Unpack[tuple[Any, ...]]]
 
 
 def get_case(conn: Connection, *, dataset_id: str, case_id: str) -> dict[str, Any] | None:
     if not looks_like_uuid(case_id):
         return None
-    query = select(*_columns).where(cases.c.dataset_id == dataset_id, cases.c.id == case_id)
+    query = select(*_record_columns).where(cases.c.dataset_id == dataset_id, cases.c.id == case_id)
     return first_record(conn.execute(query))
 
 
@@ -64,7 +51,7 @@ def find_by_names(conn: Connection, *, dataset_id: str, names: Sequence[str]) ->
     """The existing cases of a dataset with these names, by name."""
     found: dict[str, dict[str, Any]] = {}
     for part in chunks(list(names)):
-        query = select(*_columns).where(cases.c.dataset_id == dataset_id, cases.c.name.in_(part))
+        query = select(*_record_columns).where(cases.c.dataset_id == dataset_id, cases.c.name.in_(part))
         for row in records(conn.execute(query)):
             found[row["name"]] = row
     return found
@@ -78,8 +65,11 @@ def name_exists(conn: Connection, *, dataset_id: str, name: str, other_than: str
 
 
 def insert_cases(conn: Connection, *, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert complete case records (every CASE_FIELDS key) and their tag index rows."""
-    bulk_insert(conn, cases, [{f: row[f] for f in CASE_FIELDS} for row in rows])
+    """Insert complete case records and their tag index rows (with `seq` when restoring a case's place)."""
+    if not rows:
+        return
+    fields = [*CASE_FIELDS, "last_op", *(("seq",) if "seq" in rows[0] else ())]
+    bulk_insert(conn, cases, [{f: row[f] for f in fields} for row in rows])
     _insert_tags(conn, rows)
 
 
@@ -166,3 +156,8 @@ def iter_export_json(conn: Connection, *, dataset_id: str) -> Iterator[Any]:
     """Each case in its pydantic-evals export shape (orjson fragments built by the database), streamed."""
     query = select(json_row(conn, _EXPORT_COLUMNS)).where(cases.c.dataset_id == dataset_id).order_by(cases.c.seq)
     return json_rows(conn, query)
+
+
+def case_columns() -> list[Any]:
+    """The columns of a case as clients see it, in PUBLIC_FIELDS order (for json_row)."""
+    return list(_columns)

@@ -140,6 +140,7 @@ cases = Table(
     Column("source_trace_id", String(64), nullable=True),
     Column("source_span_id", String(64), nullable=True),
     Column("version", Integer, nullable=False),
+    Column("last_op", String(10), nullable=False),  # what made the current version: create, update, restore
     Column("created_at", UTCDateTime(), nullable=False),
     Column("created_by", ID, nullable=True),
     Column("created_by_name", String(200), nullable=True),
@@ -161,13 +162,17 @@ case_tags = Table(
     Index(None, "case_id"),
 )
 
-# Every case change keeps the full new state; deleted cases stay recoverable from here.
+# History, copy-on-write: the live `cases` row is a case's latest revision; when a change replaces
+# it (update, upsert, delete), the replaced version's full state is archived here first, and a
+# delete adds a "delete" revision. So every version stays recoverable, deleted cases included,
+# while creating cases (10,000 in an import) writes each of them once.
 case_revisions = Table(
     "case_revisions",
     metadata,
     Column("id", BIGID, primary_key=True, autoincrement=True),
     Column("dataset_id", ID, ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False),
     Column("case_id", ID, nullable=False),
+    Column("case_seq", BIGID, nullable=False),  # the case's position in its dataset (restores keep it)
     Column("version", Integer, nullable=False),
     Column("op", String(10), nullable=False),
     Column("state", DATA, nullable=False),

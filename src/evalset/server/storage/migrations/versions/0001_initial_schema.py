@@ -75,6 +75,7 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("dataset_id", sa.Uuid(as_uuid=False), nullable=False),
         sa.Column("case_id", sa.Uuid(as_uuid=False), nullable=False),
+        sa.Column("case_seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("op", sa.String(length=10), nullable=False),
         sa.Column(
@@ -140,6 +141,7 @@ def upgrade() -> None:
         sa.Column("source_trace_id", sa.String(length=64), nullable=True),
         sa.Column("source_span_id", sa.String(length=64), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("last_op", sa.String(length=10), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.Uuid(as_uuid=False), nullable=True),
         sa.Column("created_by_name", sa.String(length=200), nullable=True),
