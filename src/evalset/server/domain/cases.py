@@ -48,7 +48,7 @@ PUBLIC_FIELDS = (
     "updated_by",
     "updated_by_name",
 )
-"""A case as clients see it (records also carry `last_op`, and `seq` once stored)."""
+"""A case as clients see it (stored records also carry `last_op` and `seq`)."""
 
 _CLEARED: dict[str, Any] = {"evaluators": [], "tags": []}
 """Fields whose 'null' means 'empty list' rather than null."""
@@ -96,7 +96,6 @@ def new_case(
         "source_trace_id": data.get("source_trace_id"),
         "source_span_id": data.get("source_span_id"),
         "version": 1,
-        "last_op": "create",
         "created_at": now,
         "created_by": actor.id,
         "created_by_name": actor.name,

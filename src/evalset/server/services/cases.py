@@ -76,7 +76,7 @@ def create_cases(
             taken = store.find_by_names(conn, dataset_id=dataset["id"], names=names)
             if taken:
                 raise _name_conflict([n for n in names if n in taken], dataset["name"])
-        return [rules.public_case(row) for row in _insert_new(conn, dataset, items, principal)]
+        return _insert_new(conn, dataset, items, principal)
 
 
 def import_cases(
@@ -115,7 +115,7 @@ def import_cases(
             results.append(updated or current)
         _write_updates(conn, replaced, changed)
         created = iter(_insert_new(conn, dataset, fresh, principal))
-        return [rules.public_case(r if r is not None else next(created)) for r in results]
+        return [rules.public_case(r) if r is not None else next(created) for r in results]
 
 
 def _write_updates(conn: Conn, replaced: list[dict[str, Any]], updated: list[dict[str, Any]]) -> None:
@@ -197,8 +197,8 @@ def restore_case(db: Database, principal: Principal, ref: str, case_id: str) -> 
             raise _name_conflict([state["name"]], dataset["name"])
         now = utcnow()
         state.update(version=last["version"] + 1, updated_at=now, updated_by=actor.id, updated_by_name=actor.name)
-        state.update(last_op="restore", seq=last["case_seq"], created_at=datetime.fromisoformat(state["created_at"]))
-        store.insert_cases(conn, rows=[state])  # back in its old place in the dataset
+        state.update(seq=last["case_seq"], created_at=datetime.fromisoformat(state["created_at"]))
+        store.insert_cases(conn, rows=[state], op="restore")  # back in its old place in the dataset
         dataset_store.add_case_count(conn, dataset_id=dataset["id"], delta=1)
         return rules.public_case(state)
 

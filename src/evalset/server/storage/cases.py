@@ -64,12 +64,13 @@ def name_exists(conn: Connection, *, dataset_id: str, name: str, other_than: str
     return conn.execute(query).first() is not None
 
 
-def insert_cases(conn: Connection, *, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert complete case records and their tag index rows (with `seq` when restoring a case's place)."""
+def insert_cases(conn: Connection, *, rows: Sequence[dict[str, Any]], op: str = "create") -> None:
+    """Insert complete case records and their tag index rows, `op` being what made them (create, restore);
+    with `seq` in the records, they take back those places in the dataset (restores)."""
     if not rows:
         return
-    fields = [*CASE_FIELDS, "last_op", *(("seq",) if "seq" in rows[0] else ())]
-    bulk_insert(conn, cases, [{f: row[f] for f in fields} for row in rows])
+    fields = [*CASE_FIELDS, *(("seq",) if "seq" in rows[0] else ())]
+    bulk_insert(conn, cases, rows, columns=fields, constants={"last_op": op})
     _insert_tags(conn, rows)
 
 
