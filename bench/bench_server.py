@@ -767,22 +767,22 @@ def _raw_insert_once(path: Path, cases: list[dict[str, Any]], *, revisions: bool
         rows = [
             (uuid.uuid4().hex, dataset, c["name"], orjson.dumps(c["inputs"]).decode(),
              orjson.dumps(c["expected_output"]).decode(), orjson.dumps(c["metadata"]).decode(), "[]", "[]",
-             None, None, 1, now, actor, "bench", now, actor, "bench")
+             None, None, 1, "create", now, actor, "bench", now, actor, "bench")
             for c in cases
         ]  # fmt: skip
         conn.execute("BEGIN IMMEDIATE")
         conn.executemany(
             "INSERT INTO cases (id, dataset_id, name, inputs, expected_output, metadata, evaluators, tags,"
-            " source_trace_id, source_span_id, version, created_at, created_by, created_by_name, updated_at,"
-            " updated_by, updated_by_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " source_trace_id, source_span_id, version, last_op, created_at, created_by, created_by_name,"
+            " updated_at, updated_by, updated_by_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
         if revisions:
             conn.executemany(
-                "INSERT INTO case_revisions (dataset_id, case_id, version, op, state, actor_id, actor_name, at)"
-                " VALUES (?, ?, 1, 'create', ?, ?, 'bench', ?)",
-                [(dataset, r[0], orjson.dumps({**c, "id": r[0], "version": 1}).decode(), actor, now)
-                 for r, c in zip(rows, cases, strict=True)],
+                "INSERT INTO case_revisions (dataset_id, case_id, case_seq, version, op, state, actor_id, actor_name,"
+                " at) VALUES (?, ?, ?, 1, 'create', ?, ?, 'bench', ?)",
+                [(dataset, r[0], i + 1, orjson.dumps({**c, "id": r[0], "version": 1}).decode(), actor, now)
+                 for i, (r, c) in enumerate(zip(rows, cases, strict=True))],
             )  # fmt: skip
         conn.execute("UPDATE datasets SET case_count = case_count + ? WHERE id = ?", (len(rows), dataset))
         conn.execute("COMMIT")
@@ -885,7 +885,7 @@ def report_rows(r: dict[str, Any], raw: dict[str, Any], sizes: Sizes) -> list[tu
          f"{imp['rss_before_first'] / MiB:.1f} -> {imp['rss_peak'] / MiB:.1f} MiB", "", ""),
         ("raw sqlite3 insert (cases table): median cases/s", f"{raw_rate:,.0f}", "", ""),
         ("  import time / raw insert time", f"{ratio:.1f}x", "<= 3x", _mark(ratio <= 3)),
-        ("  import time / raw insert incl. revisions", f"{ratio_rev:.1f}x", "", ""),
+        ("  import time / raw insert + a revision per case", f"{ratio_rev:.1f}x", "", ""),
         (f"export {total:,} cases: median cases/s", f"{exp['median_per_s']:,.0f}", ">= 100,000",
          _mark(exp["median_per_s"] >= 100_000)),
         ("  best cases/s  (times s)", f"{exp['best_per_s']:,.0f}  ({', '.join(f'{t:.2f}' for t in exp['times_s'])})",

@@ -323,18 +323,8 @@ class AsyncDatasetsClient:
         """See `DatasetsClient.delete_case`."""
         return await self._send(ops.delete_case(dataset_id_or_name, case_id))
 
-    async def import_cases(
-        self,
-        dataset_id_or_name: Id,
-        cases: Cases,
-        *,
-        tags: Sequence[str] | None = None,
-        on_conflict: Conflict = "update",
-        chunk_size: int = DEFAULT_CHUNK_SIZE,
-        on_progress: ProgressCallback | None = None,
-    ) -> list[CaseDetail]:
-        """See `DatasetsClient.import_cases`."""
-        return await self._run(ops.upload_cases(dataset_id_or_name, cases, tags, on_conflict, chunk_size, on_progress))
+    import_cases = add_cases
+    """Bulk import cases (`Case` objects or dicts): the same call as `add_cases`, by its other seed name."""
 
     async def get_case_history(self, dataset_id_or_name: Id, case_id: Id) -> list[CaseRevision]:
         """See `DatasetsClient.get_case_history`."""

@@ -353,21 +353,8 @@ class DatasetsClient:
         """Delete a case (its history stays: `restore_case` brings it back)."""
         return self._send(ops.delete_case(dataset_id_or_name, case_id))
 
-    def import_cases(
-        self,
-        dataset_id_or_name: Id,
-        cases: Cases,
-        *,
-        tags: Sequence[str] | None = None,
-        on_conflict: Conflict = "update",
-        chunk_size: int = DEFAULT_CHUNK_SIZE,
-        on_progress: ProgressCallback | None = None,
-    ) -> list[CaseDetail]:
-        """Import `Case`s or dicts: a named case whose name exists is updated (`on_conflict='error'`: 409).
-
-        Sent in chunks like `add_cases`: each chunk is atomic, the whole import is not.
-        """
-        return self._run(ops.upload_cases(dataset_id_or_name, cases, tags, on_conflict, chunk_size, on_progress))
+    import_cases = add_cases
+    """Bulk import cases (`Case` objects or dicts): the same call as `add_cases`, by its other seed name."""
 
     def get_case_history(self, dataset_id_or_name: Id, case_id: Id) -> list[CaseRevision]:
         """Every revision of a case, oldest first (deleted cases too): version, op, at, actor, state."""

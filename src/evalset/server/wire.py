@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 import orjson
@@ -20,9 +20,14 @@ TIMESTAMP_SQLITE_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 """How SQLite stores UTC timestamps (SQLAlchemy's format): sortable as text, six fractional digits."""
 
 
+@lru_cache(maxsize=1024)  # an import stamps 10,000 cases with the same few moments
+def _timestamp(value: datetime) -> str:
+    return value.isoformat(timespec="microseconds")
+
+
 def _default(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.isoformat(timespec="microseconds")
+        return _timestamp(value)
     raise TypeError(f"cannot serialise {type(value).__name__} as JSON")
 
 
