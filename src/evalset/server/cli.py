@@ -27,7 +27,6 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the server (creates a first key on an empty database)")
     serve.add_argument("--host", default=None, help="interface to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default 8000; 0 picks a free one)")
-    serve.add_argument("--workers", type=int, default=1, help="worker processes (PostgreSQL only; default 1)")
 
     projects = commands.add_parser("projects", help="manage projects").add_subparsers(dest="action", required=True)
     projects.add_parser("create", help="create a project").add_argument("name")
