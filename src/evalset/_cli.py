@@ -14,14 +14,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from evalset import files
-from evalset._client import DatasetsClient
 from evalset._serialization import UNSET
-from evalset.errors import DatasetApiError
+
+if TYPE_CHECKING:
+    from evalset._client import DatasetsClient
 
 __all__ = ["DATASET_COMMANDS", "add_dataset_commands", "run_dataset_command", "main"]
 
@@ -61,6 +60,12 @@ def add_dataset_commands(commands: Any) -> None:
 
 def run_dataset_command(args: argparse.Namespace) -> int:
     """Run push, pull or `datasets list`; failures print one readable message and return 1."""
+    # Imported here: `evalset serve` shares this parser and should not load the HTTP client.
+    import httpx
+
+    from evalset._client import DatasetsClient
+    from evalset.errors import DatasetApiError
+
     try:
         with DatasetsClient(api_key=args.api_key, base_url=args.base_url) as client:
             return _COMMANDS[args.command](client, args)

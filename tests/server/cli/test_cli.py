@@ -51,3 +51,13 @@ def test_serve_on_an_empty_database_prints_url_and_a_working_key(db_url: str, tm
         assert "evalset_" not in (tmp_path / "again.log").read_text()
     finally:
         stop_server(again)
+
+
+def test_the_server_does_not_load_the_http_client() -> None:
+    """Start-up time: `evalset serve` imports neither httpx nor the SDK's clients (nor pydantic-evals)."""
+    code = (
+        "import sys, evalset.server.app, evalset.server.cli;"
+        "print(sorted(m for m in ('httpx', 'evalset._client', 'pydantic_evals') if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert loaded.stdout.strip() == "[]"
