@@ -172,6 +172,9 @@ def _adapter(column_type: Any, conn: Connection) -> Callable[[Any], Any] | None:
     return None
 
 
+BULK_BATCH = 2000
+
+
 def bulk_insert(
     conn: Connection,
     table: Table,
@@ -180,31 +183,34 @@ def bulk_insert(
     columns: Sequence[str] | None = None,
     constants: Mapping[str, Any] | None = None,
 ) -> None:
-    """INSERT many rows in one executemany: `columns` of each row (default: every key of the first row),
-    plus `constants`, the same value in every row.
+    """INSERT many rows: `columns` of each row (default: every key of the first row), plus `constants`,
+    the same value in every row; an executemany per batch of BULK_BATCH rows, in the caller's transaction.
 
     Values are adapted column by column (itemgetter and map run in C; the driver gets tuples built by
-    zip), which matters at 10,000 rows per import.
+    zip), which matters at 10,000 rows per import; batches bound the memory those copies take.
     """
     if not rows:
         return
     constants = constants or {}
     keys = [*(columns or rows[0]), *constants]
     compiled = table.insert().compile(dialect=conn.dialect, column_keys=keys)
+    sql = str(compiled)
     order = list(compiled.positiontup or keys) if compiled.positional else keys
-    values = []
-    for key in order:
-        adapt = _adapter(table.c[key].type, conn)
-        if key in constants:
-            values.append([constants[key] if adapt is None else adapt(constants[key])] * len(rows))
-            continue
-        column = map(itemgetter(key), rows)
-        values.append(list(column if adapt is None else map(adapt, column)))
-    if compiled.positional:
-        params: list[Any] = list(zip(*values, strict=True))
-    else:
-        params = [dict(zip(order, row, strict=True)) for row in zip(*values, strict=True)]
-    conn.exec_driver_sql(str(compiled), params)
+    plan = [(key, _adapter(table.c[key].type, conn)) for key in order]
+    for start in range(0, len(rows), BULK_BATCH):
+        batch = rows[start : start + BULK_BATCH]
+        values = []
+        for key, adapt in plan:
+            if key in constants:
+                values.append([constants[key] if adapt is None else adapt(constants[key])] * len(batch))
+                continue
+            column = map(itemgetter(key), batch)
+            values.append(list(column if adapt is None else map(adapt, column)))
+        if compiled.positional:
+            params: list[Any] = list(zip(*values, strict=True))
+        else:
+            params = [dict(zip(order, row, strict=True)) for row in zip(*values, strict=True)]
+        conn.exec_driver_sql(sql, params)
 
 
 # --- rows as JSON, built by the database -------------------------------------------------------
