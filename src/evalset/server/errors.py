@@ -17,6 +17,7 @@ Services raise these; routes never build error responses themselves.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, ClassVar, TypedDict
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "PayloadTooLarge",
     "InvalidInput",
     "Violation",
+    "json_pointer",
 ]
 
 
@@ -42,6 +44,11 @@ class Violation(TypedDict):
     field: str
     pointer: str
     message: str
+
+
+def json_pointer(path: Iterable[str | int]) -> str:
+    """An RFC 6901 pointer: `/a/0/b`, with `~` and `/` inside a key escaped as `~0` and `~1`."""
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
 
 
 class EvalsetError(Exception):
@@ -122,7 +129,7 @@ def _violations_from_pydantic(errors: list[dict[str, Any]], body: Any) -> list[V
                 case_name = candidate if isinstance(candidate, str) else None
             except (KeyError, IndexError, TypeError, AttributeError):
                 pass
-        pointer = "".join(f"/{part}" for part in loc[1:]) if loc else ""
+        pointer = json_pointer(loc[1:])
         found.append(
             Violation(case_index=case_index, case_name=case_name, field=field, pointer=pointer, message=error["msg"])
         )

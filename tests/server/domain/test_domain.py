@@ -131,3 +131,10 @@ def test_evaluators_without_arguments_are_normalized() -> None:
         {"name": "B", "arguments": {"x": 1}},
     ]
     assert normalize_evaluators(None) == []
+
+
+def test_json_pointers_escape_per_rfc_6901() -> None:
+    from evalset.server.errors import json_pointer
+
+    assert json_pointer(["cases", 3, "a/b", "c~d"]) == "/cases/3/a~1b/c~0d"
+    assert json_pointer([]) == ""

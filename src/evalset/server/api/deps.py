@@ -36,11 +36,12 @@ class Caller:
     request costs one thread hop instead of two (a hop costs more than the lookup on small machines)."""
 
     db: Database
-    authorization: str
+    key: str
+    lookup: str
     scope: str
 
     def principal(self) -> Principal:
-        principal = keys.authenticate(self.db, self.authorization)
+        principal = keys.principal_for(self.db, self.key, self.lookup)
         keys.require_scope(principal, self.scope)
         return principal
 
@@ -50,9 +51,8 @@ _bearer = HTTPBearer(auto_error=False, description="An evalset API key: `Authori
 
 def _caller(scope: str) -> Callable[..., Any]:
     async def dependency(request: Request, _: Annotated[Any, Security(_bearer)]) -> Caller:
-        authorization = request.headers.get("authorization")
-        keys.check_header(authorization)
-        return Caller(db=request.app.state.db, authorization=authorization or "", scope=scope)
+        key, lookup = keys.check_header(request.headers.get("authorization"))
+        return Caller(db=request.app.state.db, key=key, lookup=lookup, scope=scope)
 
     return dependency
 

@@ -7,13 +7,13 @@ dataset schema version and reused for every case written afterwards.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from threading import Lock
 from typing import Any
 
 import jsonschema_rs
 
-from evalset.server.errors import InvalidInput, Violation
+from evalset.server.errors import InvalidInput, Violation, json_pointer
 
 __all__ = ["SCHEMA_FIELDS", "check_schema", "CaseValidator", "validator_for_dataset", "summarize"]
 
@@ -25,10 +25,6 @@ SCHEMA_FIELDS: dict[str, str] = {
 """Case field -> the dataset schema it is validated against."""
 
 _CACHE_SIZE = 256
-
-
-def _pointer(path: Iterable[str | int]) -> str:
-    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
 
 
 def check_schema(schema: Any, field: str) -> None:
@@ -45,7 +41,7 @@ def check_schema(schema: Any, field: str) -> None:
         jsonschema_rs.meta.validate(schema)
         jsonschema_rs.validator_for(schema)
     except jsonschema_rs.ValidationError as exc:
-        pointer = _pointer(exc.instance_path)
+        pointer = json_pointer(exc.instance_path)
         message = exc.message
         raise InvalidInput(
             f"Invalid {field}: the schema is not a valid JSON Schema at '{pointer or '/'}': {message}.",
@@ -90,7 +86,7 @@ class CaseValidator:
                         case_index=index,
                         case_name=case.get("name"),
                         field=field,
-                        pointer=_pointer(error.instance_path),
+                        pointer=json_pointer(error.instance_path),
                         message=error.message,
                     )
                 )

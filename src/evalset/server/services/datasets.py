@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from evalset.server.domain.auth import Principal
+from evalset.server.domain.cases import normalize_evaluators
 from evalset.server.domain.schemas import SCHEMA_FIELDS, CaseValidator, check_schema, summarize
 from evalset.server.errors import InvalidInput, Violation
 from evalset.server.services._common import utcnow
@@ -49,8 +50,8 @@ def create_dataset(db: Database, principal: Principal, fields: dict[str, Any]) -
         "metadata_schema": fields.get("metadata_schema"),
         "guidance": fields.get("guidance"),
         "ai_managed_guidance": bool(fields.get("ai_managed_guidance")),
-        "evaluators": fields.get("evaluators") or [],
-        "report_evaluators": fields.get("report_evaluators") or [],
+        "evaluators": normalize_evaluators(fields.get("evaluators")),
+        "report_evaluators": normalize_evaluators(fields.get("report_evaluators")),
         "case_count": 0,
         "created_at": now,
         "updated_at": now,
@@ -70,8 +71,8 @@ def update_dataset(db: Database, principal: Principal, ref: str, fields: dict[st
     _check_schemas(fields)
     changes = dict(fields)
     for field in _LIST_FIELDS:
-        if field in changes and changes[field] is None:
-            changes[field] = []
+        if field in changes:  # null clears: an empty list
+            changes[field] = normalize_evaluators(changes[field])
     if changes.get("ai_managed_guidance", False) is None:
         changes["ai_managed_guidance"] = False
     now = utcnow()

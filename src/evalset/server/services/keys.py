@@ -8,7 +8,7 @@ from typing import Any
 from evalset.server.domain import auth
 from evalset.server.errors import Forbidden, InvalidInput, Unauthorized
 from evalset.server.services._common import utcnow
-from evalset.server.storage import Database
+from evalset.server.storage import Conn, Database
 from evalset.server.storage import keys as store
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "list_projects",
     "check_header",
     "authenticate",
+    "principal_for",
     "require_scope",
     "bootstrap",
 ]
@@ -27,10 +28,14 @@ __all__ = [
 def ensure_project(db: Database, *, name: str) -> dict[str, Any]:
     """The project called `name`, created if missing."""
     with db.write() as conn:
-        project = store.get_project(conn, name=name)
-        if project is None:
-            project = store.insert_project(conn, id=str(uuid.uuid4()), name=name, now=utcnow())
-        return project
+        return _project(conn, name)
+
+
+def _project(conn: Conn, name: str) -> dict[str, Any]:
+    project = store.get_project(conn, name=name)
+    if project is None:
+        project = store.insert_project(conn, id=str(uuid.uuid4()), name=name, now=utcnow())
+    return project
 
 
 def list_projects(db: Database) -> list[dict[str, Any]]:
@@ -43,11 +48,9 @@ def create_key(db: Database, *, project: str, scopes: list[str], name: str | Non
     unknown = sorted(set(scopes) - set(auth.SCOPES))
     if unknown or not scopes:
         raise InvalidInput(f"Unknown or missing scope {unknown}; choose from {', '.join(auth.SCOPES)}.")
-    project_row = ensure_project(db, name=project)
     new = auth.generate_key()
     row = {
         "id": str(uuid.uuid4()),
-        "project_id": project_row["id"],
         "name": name or f"key {new.lookup}",
         "lookup": new.lookup,
         "secret_hash": new.secret_hash,
@@ -55,7 +58,8 @@ def create_key(db: Database, *, project: str, scopes: list[str], name: str | Non
         "created_at": utcnow(),
         "revoked_at": None,
     }
-    with db.write() as conn:
+    with db.write() as conn:  # the project (if new) and its key, together or not at all
+        row["project_id"] = _project(conn, project)["id"]
         store.insert_key(conn, row=row)
     return new.secret, row
 
@@ -94,7 +98,11 @@ def check_header(authorization: str | None) -> tuple[str, str]:
 
 def authenticate(db: Database, authorization: str | None) -> auth.Principal:
     """The principal of a `Bearer <key>` header; Unauthorized when missing, malformed, unknown or revoked."""
-    key, lookup = check_header(authorization)
+    return principal_for(db, *check_header(authorization))
+
+
+def principal_for(db: Database, key: str, lookup: str) -> auth.Principal:
+    """The principal of a well-formed key (see check_header); Unauthorized when unknown or revoked."""
     with db.read() as conn:
         row = store.find_key(conn, lookup=lookup)
     if row is None or not auth.key_matches(key, row["secret_hash"]):

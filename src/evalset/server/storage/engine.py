@@ -62,6 +62,14 @@ def normalize_url(url: str) -> str:
     return url
 
 
+_ENGINE_OPTIONS: dict[str, Any] = {
+    "pool_size": 16,
+    "max_overflow": 16,
+    "json_serializer": _dumps,
+    "json_deserializer": orjson.loads,
+}
+
+
 class Database:
     """An engine plus read/write transaction scopes that behave the same on both databases."""
 
@@ -72,13 +80,7 @@ class Database:
         if self.dialect == "sqlite":
             self.engine = _sqlite_engine(self.url, parsed.database)
         elif self.dialect == "postgresql":
-            self.engine = create_engine(
-                self.url,
-                pool_size=16,
-                max_overflow=16,
-                json_serializer=_dumps,
-                json_deserializer=orjson.loads,
-            )
+            self.engine = create_engine(self.url, **_ENGINE_OPTIONS)
         else:
             raise ValueError(f"unsupported database {self.dialect!r}: use sqlite:/// or postgresql:// URLs")
 
@@ -101,14 +103,7 @@ class Database:
 def _sqlite_engine(url: str, database: str | None) -> Engine:
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(
-        url,
-        pool_size=16,
-        max_overflow=16,
-        json_serializer=_dumps,
-        json_deserializer=orjson.loads,
-        connect_args={"check_same_thread": False, "timeout": 30},
-    )
+    engine = create_engine(url, **_ENGINE_OPTIONS, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

@@ -10,6 +10,7 @@ import orjson
 from sqlalchemy import Connection, and_, func, select, union_all
 
 from evalset.server.domain.cases import Actor, public_case
+from evalset.server.storage._util import records
 from evalset.server.storage.cases import case_columns
 from evalset.server.storage.engine import STREAM_BATCH, bulk_insert, json_row, json_text
 from evalset.server.storage.tables import case_revisions, cases
@@ -67,7 +68,7 @@ def _stored(
         .where(case_revisions.c.dataset_id == dataset_id, case_revisions.c.case_id == case_id)
         .order_by(order)
     )
-    return [dict(zip(fields, row, strict=True)) for row in conn.execute(query)]
+    return list(records(conn.execute(query)))
 
 
 def list_revisions(

@@ -17,12 +17,12 @@ SourceId = Annotated[str, Field(max_length=64)]
 Schema = dict[str, Any] | bool
 
 
-class Evaluator(BaseModel):
-    """An evaluator as pydantic-evals serialises it: a name and its constructor arguments."""
+class Evaluator(TypedDict):
+    """An evaluator as pydantic-evals serialises it: a name and its constructor arguments (missing: none)."""
 
-    model_config = ConfigDict(extra="forbid")
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
     name: Annotated[str, Field(min_length=1)]
-    arguments: dict[str, Any] | Annotated[list[Any], Field(min_length=1, max_length=1)] | None = None
+    arguments: NotRequired[dict[str, Any] | Annotated[list[Any], Field(min_length=1, max_length=1)] | None]
 
 
 class DatasetFields(BaseModel):
@@ -53,12 +53,6 @@ class DatasetUpdate(DatasetFields):
 # what tells "leave alone" from "clear" (null) on updates and upserts.
 
 
-class EvaluatorIn(TypedDict):
-    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
-    name: Annotated[str, Field(min_length=1)]
-    arguments: NotRequired[dict[str, Any] | Annotated[list[Any], Field(min_length=1, max_length=1)] | None]
-
-
 class CaseCreate(TypedDict):
     """One case: `inputs` is required; everything else is optional."""
 
@@ -66,7 +60,7 @@ class CaseCreate(TypedDict):
     name: NotRequired[CaseName | None]
     expected_output: NotRequired[Any]
     metadata: NotRequired[Any]
-    evaluators: NotRequired[list[EvaluatorIn] | None]
+    evaluators: NotRequired[list[Evaluator] | None]
     tags: NotRequired[list[Tag] | None]
     source_trace_id: NotRequired[SourceId | None]
     source_span_id: NotRequired[SourceId | None]
@@ -79,7 +73,7 @@ class CaseUpdate(TypedDict, total=False):
     name: CaseName | None
     expected_output: Any
     metadata: Any
-    evaluators: list[EvaluatorIn] | None
+    evaluators: list[Evaluator] | None
     tags: list[Tag] | None
     source_trace_id: SourceId | None
     source_span_id: SourceId | None
