@@ -10,7 +10,8 @@ EvalsetError                      (500, never raised on purpose)
 ├── Conflict                      409  a name is taken; an import conflict
 ├── PreconditionFailed            412  If-Match names a stale version
 ├── PayloadTooLarge               413  body over the configured limit
-└── InvalidInput                  422  bad JSON, field, name, schema or case data (with `errors`)
+├── InvalidInput                  422  bad JSON, field, name, schema or case data (with `errors`)
+└── ServiceUnavailable            503  the write could not get through now (with Retry-After)
 ```
 Services raise these; routes never build error responses themselves.
 """
@@ -31,6 +32,7 @@ __all__ = [
     "PreconditionFailed",
     "PayloadTooLarge",
     "InvalidInput",
+    "ServiceUnavailable",
     "Violation",
     "json_pointer",
 ]
@@ -63,6 +65,9 @@ class EvalsetError(Exception):
 
     def body(self) -> dict[str, Any]:
         return {"detail": self.detail, **self.extra}
+
+    def headers(self) -> dict[str, str] | None:
+        return None
 
 
 class Unauthorized(EvalsetError):
@@ -106,6 +111,17 @@ class InvalidInput(EvalsetError):
     def __init__(self, detail: str, errors: list[Violation] | None = None) -> None:
         super().__init__(detail, errors=errors or [])
         self.errors = errors or []
+
+
+class ServiceUnavailable(EvalsetError):
+    status_code = 503
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str] | None:
+        return {"Retry-After": str(self.retry_after)}
 
 
 # --- the one exception handler -------------------------------------------------------------
@@ -161,12 +177,12 @@ def install_handlers(app: Any) -> None:
     from starlette.requests import Request
     from starlette.responses import Response
 
-    def respond(status: int, body: dict[str, Any]) -> Response:
-        return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+    def respond(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+        return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
 
     async def domain_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, EvalsetError)
-        return respond(exc.status_code, exc.body())
+        return respond(exc.status_code, exc.body(), exc.headers())
 
     async def request_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)

@@ -1,19 +1,30 @@
-"""What every service needs: the clock, the acting principal, streaming reads."""
+"""What every service needs: the clock, the acting principal, retried writes, streaming reads."""
 
 from __future__ import annotations
 
+import functools
+import random
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import TypeVar
 
+from typing_extensions import ParamSpec
+
 from evalset.server.domain.auth import Principal
 from evalset.server.domain.cases import Actor
-from evalset.server.storage import Conn, Database
+from evalset.server.errors import ServiceUnavailable
+from evalset.server.storage import Conn, Contention, Database
 
-__all__ = ["utcnow", "actor_of", "streamed_read"]
+__all__ = ["utcnow", "actor_of", "retry_on_contention", "streamed_read"]
 
 T = TypeVar("T")
 ItemT = TypeVar("ItemT")
+P = ParamSpec("P")
+
+CONTENTION_ATTEMPTS = 8
+"""How often a use case runs before a lost race is reported (503). Writers to one dataset queue on its
+row lock, so a race is rare (a deadlock or a key taken meanwhile) and one re-run almost always ends it."""
 
 
 def utcnow() -> datetime:
@@ -22,6 +33,32 @@ def utcnow() -> datetime:
 
 def actor_of(principal: Principal) -> Actor:
     return Actor(id=principal.key_id, name=principal.key_name)
+
+
+def retry_on_contention(service: Callable[P, T]) -> Callable[P, T]:
+    """Run a write use case again, whole, when its transaction lost a race (storage.Contention).
+
+    Each run is its own transaction, rolled back before the next, so a re-run starts from what the
+    winner committed: an upsert then updates the case the other writer created, a create of a name
+    taken meanwhile answers 409, as if the requests had arrived one after the other.
+    """
+
+    @functools.wraps(service)
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        for attempt in range(CONTENTION_ATTEMPTS):
+            try:
+                return service(*args, **kwargs)
+            except Contention as lost:
+                if attempt == CONTENTION_ATTEMPTS - 1:
+                    raise ServiceUnavailable(
+                        f"The database stayed too busy to complete this write ({lost}); nothing was written. "
+                        "Retry the request.",
+                        retry_after=1,
+                    ) from lost
+                time.sleep(random.uniform(0, 0.005 * 2**attempt))  # jitter: racers do not collide again
+        raise AssertionError("unreachable")
+
+    return run
 
 
 def streamed_read(

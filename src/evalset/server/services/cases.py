@@ -11,7 +11,7 @@ from evalset.server.domain.auth import Principal
 from evalset.server.domain.names import looks_like_uuid
 from evalset.server.domain.schemas import summarize, validator_for_dataset
 from evalset.server.errors import CaseNotFound, Conflict, InvalidInput, PreconditionFailed, Violation
-from evalset.server.services._common import actor_of, streamed_read, utcnow
+from evalset.server.services._common import actor_of, retry_on_contention, streamed_read, utcnow
 from evalset.server.storage import Conn, Database, history
 from evalset.server.storage import cases as store
 from evalset.server.storage import datasets as dataset_store
@@ -63,13 +63,14 @@ def _insert_new(conn: Conn, dataset: dict[str, Any], items: Sequence[dict[str, A
     return rows
 
 
+@retry_on_contention
 def create_cases(
     db: Database, principal: Principal, ref: str, items: Sequence[dict[str, Any]], *, single: bool = False
 ) -> list[dict[str, Any]]:
     """Create cases, all or none. A name already used in the dataset is a 409."""
     _check_unique_names(items)
     with db.write() as conn:
-        dataset = dataset_store.get_dataset(conn, project_id=principal.project_id, ref=ref)
+        dataset = dataset_store.get_dataset(conn, project_id=principal.project_id, ref=ref, for_write=True)
         _validate(dataset, items, single=single)
         names = [item["name"] for item in items if item.get("name") is not None]
         if names:
@@ -79,6 +80,7 @@ def create_cases(
         return _insert_new(conn, dataset, items, principal)
 
 
+@retry_on_contention
 def import_cases(
     db: Database,
     principal: Principal,
@@ -90,7 +92,7 @@ def import_cases(
     """Import: named cases whose name exists are updated (or the whole import fails); all or nothing."""
     _check_unique_names(items)
     with db.write() as conn:
-        dataset = dataset_store.get_dataset(conn, project_id=principal.project_id, ref=ref)
+        dataset = dataset_store.get_dataset(conn, project_id=principal.project_id, ref=ref, for_write=True)
         _validate(dataset, items)
         names = [item["name"] for item in items if item.get("name") is not None]
         existing = store.find_by_names(conn, dataset_id=dataset["id"], names=names) if names else {}
@@ -123,14 +125,13 @@ def _write_updates(conn: Conn, replaced: list[dict[str, Any]], updated: list[dic
     if not updated:
         return
     history.archive(conn, cases=replaced)
-    if not store.update_cases(conn, rows=updated, expected_versions=[c["version"] for c in replaced]):
-        raise PreconditionFailed(
-            "A case was changed by someone else meanwhile; nothing was written, retry the request."
-        )
+    store.update_cases(conn, rows=updated, expected_versions=[c["version"] for c in replaced])
 
 
-def _find(conn: Conn, principal: Principal, ref: str, case_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    dataset = dataset_store.get_dataset(conn, project_id=principal.project_id, ref=ref)
+def _find(
+    conn: Conn, principal: Principal, ref: str, case_id: str, *, for_write: bool = False
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    dataset = dataset_store.get_dataset(conn, project_id=principal.project_id, ref=ref, for_write=for_write)
     case = store.get_case(conn, dataset_id=dataset["id"], case_id=case_id)
     if case is None:
         raise CaseNotFound()
@@ -142,6 +143,7 @@ def get_case(db: Database, principal: Principal, ref: str, case_id: str) -> dict
         return rules.public_case(_find(conn, principal, ref, case_id)[1])
 
 
+@retry_on_contention
 def update_case(
     db: Database, principal: Principal, ref: str, case_id: str, patch: dict[str, Any], *, if_match: int | None = None
 ) -> dict[str, Any]:
@@ -152,7 +154,7 @@ def update_case(
             [Violation(case_index=None, case_name=None, field="inputs", pointer="", message="inputs cannot be null")],
         )
     with db.write() as conn:
-        dataset, current = _find(conn, principal, ref, case_id)
+        dataset, current = _find(conn, principal, ref, case_id, for_write=True)
         if if_match is not None and if_match != current["version"]:
             raise PreconditionFailed(
                 f"Case was changed by someone else: you sent version {if_match} but it is now at version "
@@ -170,21 +172,23 @@ def update_case(
         return rules.public_case(updated)
 
 
+@retry_on_contention
 def delete_case(db: Database, principal: Principal, ref: str, case_id: str) -> None:
     """Delete a case; its history stays, so it can be restored."""
     actor = actor_of(principal)
     with db.write() as conn:
-        dataset, current = _find(conn, principal, ref, case_id)
+        dataset, current = _find(conn, principal, ref, case_id, for_write=True)
         history.record_delete(conn, case=current, actor=actor, at=utcnow())
         store.delete_case(conn, dataset_id=dataset["id"], case_id=current["id"])
         dataset_store.add_case_count(conn, dataset_id=dataset["id"], delta=-1)
 
 
+@retry_on_contention
 def restore_case(db: Database, principal: Principal, ref: str, case_id: str) -> dict[str, Any]:
     """Bring a deleted case back, with its id, from its last recorded state."""
     actor = actor_of(principal)
     with db.write() as conn:
-        dataset = dataset_store.get_dataset(conn, project_id=principal.project_id, ref=ref)
+        dataset = dataset_store.get_dataset(conn, project_id=principal.project_id, ref=ref, for_write=True)
         if store.get_case(conn, dataset_id=dataset["id"], case_id=case_id) is not None:
             raise Conflict("This case is not deleted; only deleted cases can be restored.")
         last = None

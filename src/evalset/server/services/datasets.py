@@ -9,7 +9,7 @@ from evalset.server.domain.auth import Principal
 from evalset.server.domain.cases import normalize_evaluators
 from evalset.server.domain.schemas import SCHEMA_FIELDS, CaseValidator, check_schema, summarize
 from evalset.server.errors import InvalidInput, Violation
-from evalset.server.services._common import utcnow
+from evalset.server.services._common import retry_on_contention, utcnow
 from evalset.server.storage import Database
 from evalset.server.storage import cases as case_store
 from evalset.server.storage import datasets as store
@@ -37,6 +37,7 @@ def _check_schemas(fields: dict[str, Any]) -> None:
             check_schema(fields[schema_field], schema_field)
 
 
+@retry_on_contention
 def create_dataset(db: Database, principal: Principal, fields: dict[str, Any]) -> dict[str, Any]:
     _check_schemas(fields)
     now = utcnow()
@@ -66,6 +67,7 @@ def create_dataset(db: Database, principal: Principal, fields: dict[str, Any]) -
     return row
 
 
+@retry_on_contention
 def update_dataset(db: Database, principal: Principal, ref: str, fields: dict[str, Any]) -> dict[str, Any]:
     """Partial update: absent keys stay, null clears. A schema change that existing cases violate is refused."""
     _check_schemas(fields)
@@ -78,7 +80,7 @@ def update_dataset(db: Database, principal: Principal, ref: str, fields: dict[st
     now = utcnow()
     changes.update(updated_at=now, updated_by=principal.key_id, updated_by_name=principal.key_name)
     with db.write() as conn:
-        dataset = store.get_dataset(conn, project_id=principal.project_id, ref=ref)
+        dataset = store.get_dataset(conn, project_id=principal.project_id, ref=ref, for_write=True)
         updated = {**dataset, **changes}
         schemas_changed = any(updated[f] != dataset[f] for f in SCHEMA_FIELDS.values())
         if schemas_changed and dataset["case_count"]:
@@ -107,7 +109,8 @@ def _refuse_if_cases_break(conn: Any, *, dataset_id: str, validator: CaseValidat
         )
 
 
+@retry_on_contention
 def delete_dataset(db: Database, principal: Principal, ref: str) -> None:
     with db.write() as conn:
-        dataset = store.get_dataset(conn, project_id=principal.project_id, ref=ref)
+        dataset = store.get_dataset(conn, project_id=principal.project_id, ref=ref, for_write=True)
         store.delete_dataset(conn, dataset_id=dataset["id"])

@@ -7,7 +7,7 @@ from typing import Any
 
 from evalset.server.domain import auth
 from evalset.server.errors import Forbidden, InvalidInput, Unauthorized
-from evalset.server.services._common import utcnow
+from evalset.server.services._common import retry_on_contention, utcnow
 from evalset.server.storage import Conn, Database
 from evalset.server.storage import keys as store
 
@@ -25,6 +25,7 @@ __all__ = [
 ]
 
 
+@retry_on_contention
 def ensure_project(db: Database, *, name: str) -> dict[str, Any]:
     """The project called `name`, created if missing."""
     with db.write() as conn:
@@ -43,6 +44,7 @@ def list_projects(db: Database) -> list[dict[str, Any]]:
         return store.list_projects(conn)
 
 
+@retry_on_contention
 def create_key(db: Database, *, project: str, scopes: list[str], name: str | None = None) -> tuple[str, dict[str, Any]]:
     """A new key for `project` (created if missing). Returns the secret, shown only this once, and the record."""
     unknown = sorted(set(scopes) - set(auth.SCOPES))
@@ -75,6 +77,7 @@ def list_keys(db: Database, *, project: str | None = None) -> list[dict[str, Any
         return store.list_keys(conn, project_id=project_id)
 
 
+@retry_on_contention
 def revoke_key(db: Database, *, key: str) -> bool:
     """Revoke by the key itself or by its lookup id (the 12 hex characters after `evalset_`)."""
     lookup = auth.split_key(key) or key

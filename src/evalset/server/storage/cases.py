@@ -11,7 +11,7 @@ from typing_extensions import Unpack
 from evalset.server.domain.cases import PUBLIC_FIELDS
 from evalset.server.domain.names import looks_like_uuid
 from evalset.server.storage._util import chunks, first_record, records
-from evalset.server.storage.engine import STREAM_BATCH, bulk_insert, json_row, json_rows
+from evalset.server.storage.engine import STREAM_BATCH, Contention, bulk_insert, json_row, json_rows
 from evalset.server.storage.tables import case_tags, cases
 
 __all__ = [
@@ -83,10 +83,11 @@ def _insert_tags(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     bulk_insert(conn, case_tags, tag_rows)
 
 
-def update_cases(conn: Connection, *, rows: Sequence[dict[str, Any]], expected_versions: Sequence[int]) -> bool:
-    """Write new states of existing cases, each only if its stored version is the expected one.
+def update_cases(conn: Connection, *, rows: Sequence[dict[str, Any]], expected_versions: Sequence[int]) -> None:
+    """Write new states of existing cases, each only over the stored version it was made from.
 
-    Returns False when some case had moved on meanwhile (the caller must roll back).
+    A case that moved on meanwhile raises Contention (the transaction is rolled back and the service
+    runs again from what is stored now). Writers hold the dataset's row lock, so this is a safety net.
     """
     statement = (
         update(cases)
@@ -97,9 +98,9 @@ def update_cases(conn: Connection, *, rows: Sequence[dict[str, Any]], expected_v
         {**{f: row[f] for f in _WRITE_FIELDS}, "_id": row["id"], "_expected": expected}
         for row, expected in zip(rows, expected_versions, strict=True)
     ]
-    updated = conn.execute(statement, params).rowcount
+    if conn.execute(statement, params).rowcount != len(rows):
+        raise Contention("a case was changed by another writer meanwhile")
     _replace_tags(conn, rows)
-    return updated == len(rows)
 
 
 def _replace_tags(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, exc, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from evalset.server.domain.names import looks_like_uuid
 from evalset.server.errors import Conflict, DatasetNotFound
@@ -47,9 +47,17 @@ def list_datasets(conn: Connection, *, project_id: str) -> list[Any]:
     return list(json_rows(conn, query.order_by(datasets.c.name)))
 
 
-def get_dataset(conn: Connection, *, project_id: str, ref: str) -> dict[str, Any]:
-    """The dataset called `ref` or with id `ref` in this project; DatasetNotFound otherwise."""
+def get_dataset(conn: Connection, *, project_id: str, ref: str, for_write: bool = False) -> dict[str, Any]:
+    """The dataset called `ref` or with id `ref` in this project; DatasetNotFound otherwise.
+
+    `for_write` locks its row until the transaction ends (FOR NO KEY UPDATE on PostgreSQL; SQLite's
+    write transactions hold the whole file already). Every write to a dataset or its cases takes this
+    lock first, so writers queue in one order instead of deadlocking, and each reads what the one
+    before it committed: no lost update, no name claimed twice, no case slipping past a schema change.
+    """
     base = select(datasets).where(datasets.c.project_id == project_id)
+    if for_write:
+        base = base.with_for_update(key_share=True)
     row = None
     if looks_like_uuid(ref):
         row = first_record(conn.execute(base.where(datasets.c.id == ref)))
@@ -72,13 +80,11 @@ def _name_exists(conn: Connection, *, project_id: str, name: str, other_than: st
 
 
 def insert_dataset(conn: Connection, *, row: dict[str, Any]) -> None:
+    # A concurrent create of the same name makes the INSERT fail on the unique key: the service runs
+    # again (storage.Contention) and then finds the name taken here.
     if _name_exists(conn, project_id=row["project_id"], name=row["name"]):
         raise _name_taken(row["name"])
-    try:
-        with conn.begin_nested():
-            conn.execute(datasets.insert().values(**row))
-    except exc.IntegrityError:  # a concurrent create won the race for the name
-        raise _name_taken(row["name"]) from None
+    conn.execute(datasets.insert().values(**row))
 
 
 def update_dataset(conn: Connection, *, dataset: dict[str, Any], changes: dict[str, Any]) -> None:
@@ -86,11 +92,7 @@ def update_dataset(conn: Connection, *, dataset: dict[str, Any], changes: dict[s
     renamed = name is not None and name != dataset["name"]
     if renamed and _name_exists(conn, project_id=dataset["project_id"], name=str(name), other_than=dataset["id"]):
         raise _name_taken(str(name))
-    try:
-        with conn.begin_nested():
-            conn.execute(update(datasets).where(datasets.c.id == dataset["id"]).values(**changes))
-    except exc.IntegrityError:
-        raise _name_taken(str(name)) from None
+    conn.execute(update(datasets).where(datasets.c.id == dataset["id"]).values(**changes))
 
 
 def delete_dataset(conn: Connection, *, dataset_id: str) -> None:

@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.sqlite import dialect as _sqlite_dialect_class
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import ColumnElement
 
 from evalset.server.storage.tables import JSONText, UTCDateTime
@@ -37,6 +38,7 @@ from evalset.server.wire import TIMESTAMP_SQLITE_FORMAT, dumps
 __all__ = [
     "Database",
     "Conn",
+    "Contention",
     "normalize_url",
     "bulk_insert",
     "json_row",
@@ -70,6 +72,29 @@ _ENGINE_OPTIONS: dict[str, Any] = {
 }
 
 
+class Contention(Exception):
+    """A write transaction lost a race that another one won, and was rolled back: nothing was written,
+    and running the whole transaction again is safe. The database's own words are the message."""
+
+
+_CONTENDED_SQLSTATES = frozenset(
+    {
+        "40001",  # serialization_failure
+        "40P01",  # deadlock_detected
+        "23505",  # unique_violation: a concurrent writer took the key first; a re-run sees it and answers 409
+    }
+)
+
+
+def _is_contention(error: DBAPIError) -> bool:
+    cause = error.orig
+    sqlstate = getattr(cause, "sqlstate", None)  # psycopg
+    if sqlstate is not None:
+        return sqlstate in _CONTENDED_SQLSTATES
+    name = getattr(cause, "sqlite_errorname", "")  # sqlite3
+    return name.startswith("SQLITE_BUSY") or name.startswith("SQLITE_LOCKED") or name == "SQLITE_CONSTRAINT_UNIQUE"
+
+
 class Database:
     """An engine plus read/write transaction scopes that behave the same on both databases."""
 
@@ -92,9 +117,18 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Conn]:
-        """A write transaction: commits on success, rolls back everything on any exception."""
-        with self.engine.connect().execution_options(evalset_write=True) as conn, conn.begin():
-            yield conn
+        """A write transaction: commits on success, rolls back everything on any exception.
+
+        A transaction that lost a race (see Contention) raises Contention once rolled back; the
+        services run such a use case again (services._common.retry_on_contention).
+        """
+        try:
+            with self.engine.connect().execution_options(evalset_write=True) as conn, conn.begin():
+                yield conn
+        except DBAPIError as error:
+            if _is_contention(error):
+                raise Contention(str(error.orig).splitlines()[0]) from error
+            raise
 
     def dispose(self) -> None:
         self.engine.dispose()
