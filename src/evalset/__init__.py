@@ -20,14 +20,25 @@ from evalset._version import __version__
 
 if TYPE_CHECKING:
     from evalset._client import AsyncDatasetsClient, DatasetsClient
-    from evalset.errors import CaseNotFoundError, DatasetApiError, DatasetNotFoundError, VersionConflictError
+    from evalset.errors import (
+        CaseNotFoundError,
+        DatasetApiError,
+        DatasetNotFoundError,
+        ExperimentNotFoundError,
+        VersionConflictError,
+    )
     from evalset.types import (
         CaseData,
         CaseDetail,
         CaseRevision,
         DatasetDetail,
         DatasetSummary,
+        EvaluationRun,
         EvaluatorSpec,
+        ExperimentCase,
+        ExperimentComparison,
+        ExperimentDetail,
+        ExperimentSummary,
         ExportedCase,
         ExportedDataset,
     )
@@ -45,7 +56,13 @@ _LAZY: dict[str, tuple[str, str]] = {
     "AsyncLogfireDatasetsClient": ("evalset._client", "AsyncDatasetsClient"),
     **{
         name: ("evalset.errors", name)
-        for name in ("DatasetApiError", "DatasetNotFoundError", "CaseNotFoundError", "VersionConflictError")
+        for name in (
+            "DatasetApiError",
+            "DatasetNotFoundError",
+            "CaseNotFoundError",
+            "ExperimentNotFoundError",
+            "VersionConflictError",
+        )
     },
     **{
         name: ("evalset.types", name)
@@ -58,6 +75,11 @@ _LAZY: dict[str, tuple[str, str]] = {
             "EvaluatorSpec",
             "ExportedCase",
             "ExportedDataset",
+            "ExperimentSummary",
+            "ExperimentDetail",
+            "ExperimentCase",
+            "ExperimentComparison",
+            "EvaluationRun",
         )
     },
 }
@@ -86,6 +108,7 @@ __all__ = [
     "DatasetApiError",
     "DatasetNotFoundError",
     "CaseNotFoundError",
+    "ExperimentNotFoundError",
     "VersionConflictError",
     "DatasetSummary",
     "DatasetDetail",
@@ -95,4 +118,9 @@ __all__ = [
     "EvaluatorSpec",
     "ExportedCase",
     "ExportedDataset",
+    "ExperimentSummary",
+    "ExperimentDetail",
+    "ExperimentCase",
+    "ExperimentComparison",
+    "EvaluationRun",
 ]

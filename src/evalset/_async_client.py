@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast, overload
 import httpx
 from typing_extensions import Self
 
+from evalset import _experiments as xops
 from evalset import _operations as ops
 from evalset._config import DEFAULT_TIMEOUT, configure
 from evalset._operations import DEFAULT_CHUNK_SIZE, Flow, Operation
@@ -21,9 +22,13 @@ from evalset._shared import (
     CASE_CHANGES,
     CASE_VALUES,
     DATASET_ARGS,
+    EVALUATE_ARGS,
     Cases,
+    CaseStatus,
     Conflict,
+    Direction,
     Evaluators,
+    ExperimentStatus,
     Id,
     InputsT,
     MetadataT,
@@ -39,6 +44,11 @@ from evalset.types import (
     CaseRevision,
     DatasetDetail,
     DatasetSummary,
+    EvaluationRun,
+    ExperimentCase,
+    ExperimentComparison,
+    ExperimentDetail,
+    ExperimentSummary,
     ExportedDataset,
     ProgressCallback,
 )
@@ -46,6 +56,7 @@ from evalset.types import (
 if TYPE_CHECKING:  # pydantic-evals is slow to import; TypeForm needs a recent typing_extensions
     from pydantic_evals import Case, Dataset
     from pydantic_evals.evaluators import Evaluator
+    from pydantic_evals.reporting import EvaluationReport
     from typing_extensions import TypeForm
 
 __all__ = ["AsyncDatasetsClient"]
@@ -333,3 +344,87 @@ class AsyncDatasetsClient:
     async def restore_case(self, dataset_id_or_name: Id, case_id: Id) -> CaseDetail:
         """See `DatasetsClient.restore_case`."""
         return await self._send(ops.restore_case(dataset_id_or_name, case_id))
+
+    # --- experiments ------------------------------------------------------------------------
+
+    async def list_experiments(
+        self,
+        *,
+        dataset: Id | None = None,
+        status: ExperimentStatus | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[ExperimentSummary]:
+        """Experiments (stored runs of `Dataset.evaluate`), newest first: all, or one dataset's; paged."""
+        return await self._send(xops.list_experiments(dataset, status, limit, offset))
+
+    async def get_experiment(self, experiment_id: Id) -> ExperimentDetail:
+        """One experiment: counts, pass rate, averages, durations, the dataset state it ran on."""
+        return await self._send(xops.get_experiment(experiment_id))
+
+    async def list_experiment_cases(
+        self,
+        experiment_id: Id,
+        *,
+        status: Sequence[CaseStatus] | None = None,
+        search: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[ExperimentCase]:
+        """An experiment's case results (one per run), each matched to the dataset case it ran on."""
+        return await self._send(xops.list_experiment_cases(experiment_id, status, search, limit, offset))
+
+    async def compare_experiments(
+        self,
+        baseline: Id,
+        candidate: Id,
+        *,
+        primary: str | None = None,
+        direction: Direction | None = None,
+    ) -> ExperimentComparison:
+        """Two experiments case by case: outcomes (regressed first), deltas, both sides' runs, an overview."""
+        return await self._send(xops.compare_experiments(baseline, candidate, primary, direction))
+
+    async def delete_experiment(self, experiment_id: Id) -> None:
+        """Delete an experiment and its case results."""
+        return await self._send(xops.delete_experiment(experiment_id))
+
+    async def upload_report(
+        self,
+        report: EvaluationReport[Any, Any, Any] | Mapping[str, Any],
+        *,
+        dataset: Id | None = None,
+        as_of: datetime | str | None = None,
+        task_name: str | None = None,
+    ) -> ExperimentDetail:
+        """Store a report run elsewhere as an experiment of `dataset` (default: its `dataset_name`), which ran
+        on the dataset as of `as_of` (default: now); cases are matched to the dataset's by name."""
+        return await self._send(xops.upload_report(report, dataset, as_of, task_name))
+
+    async def evaluate(
+        self,
+        dataset: Id,
+        task: Callable[[InputsT], Awaitable[OutputT]] | Callable[[InputsT], OutputT],
+        *,
+        input_type: TypeForm[InputsT] | None = None,
+        output_type: TypeForm[OutputT] = Any,
+        metadata_type: TypeForm[MetadataT] = Any,
+        name: str | None = None,
+        task_name: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        evaluators: Evaluators = (),
+        report_evaluators: ReportEvaluators = (),
+        custom_evaluator_types: Sequence[type[Any]] = (),
+        custom_report_evaluator_types: Sequence[type[Any]] = (),
+        repeat: int = 1,
+        max_concurrency: int | None = None,
+        progress: bool = False,
+    ) -> EvaluationRun[InputsT, OutputT, MetadataT]:
+        """Run `task` over the hosted dataset with pydantic-evals and store the report as an experiment.
+
+        The dataset is exported at a moment the server pins (so the experiment names the exact state it
+        ran on), `Dataset.evaluate` runs locally with `evaluators` added, and the report is uploaded.
+        Returns the report with the stored experiment and the URL of its page.
+        """
+        evaluation = await self._send(xops.prepare_evaluation(dataset, task, **pick(locals(), EVALUATE_ARGS)))
+        return await self._send(xops.finish_evaluation(evaluation, await evaluation.run()))

@@ -10,7 +10,7 @@ runs an event loop, so it works inside Jupyter and async code.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast, overload
 import httpx
 from typing_extensions import Self
 
+from evalset import _experiments as xops
 from evalset import _operations as ops
 from evalset._async_client import AsyncDatasetsClient
 from evalset._config import DEFAULT_TIMEOUT, configure
@@ -28,9 +29,13 @@ from evalset._shared import (
     CASE_CHANGES,
     CASE_VALUES,
     DATASET_ARGS,
+    EVALUATE_ARGS,
     Cases,
+    CaseStatus,
     Conflict,
+    Direction,
     Evaluators,
+    ExperimentStatus,
     Id,
     InputsT,
     MetadataT,
@@ -46,6 +51,11 @@ from evalset.types import (
     CaseRevision,
     DatasetDetail,
     DatasetSummary,
+    EvaluationRun,
+    ExperimentCase,
+    ExperimentComparison,
+    ExperimentDetail,
+    ExperimentSummary,
     ExportedDataset,
     ProgressCallback,
 )
@@ -53,6 +63,7 @@ from evalset.types import (
 if TYPE_CHECKING:  # pydantic-evals is slow to import; TypeForm needs a recent typing_extensions
     from pydantic_evals import Case, Dataset
     from pydantic_evals.evaluators import Evaluator
+    from pydantic_evals.reporting import EvaluationReport
     from typing_extensions import TypeForm
 
 __all__ = ["DatasetsClient", "AsyncDatasetsClient"]
@@ -363,3 +374,87 @@ class DatasetsClient:
     def restore_case(self, dataset_id_or_name: Id, case_id: Id) -> CaseDetail:
         """Bring a deleted case back, with its id and last content."""
         return self._send(ops.restore_case(dataset_id_or_name, case_id))
+
+    # --- experiments ------------------------------------------------------------------------
+
+    def list_experiments(
+        self,
+        *,
+        dataset: Id | None = None,
+        status: ExperimentStatus | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[ExperimentSummary]:
+        """Experiments (stored runs of `Dataset.evaluate`), newest first: all, or one dataset's; paged."""
+        return self._send(xops.list_experiments(dataset, status, limit, offset))
+
+    def get_experiment(self, experiment_id: Id) -> ExperimentDetail:
+        """One experiment: counts, pass rate, averages, durations, the dataset state it ran on."""
+        return self._send(xops.get_experiment(experiment_id))
+
+    def list_experiment_cases(
+        self,
+        experiment_id: Id,
+        *,
+        status: Sequence[CaseStatus] | None = None,
+        search: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[ExperimentCase]:
+        """An experiment's case results (one per run), each matched to the dataset case it ran on."""
+        return self._send(xops.list_experiment_cases(experiment_id, status, search, limit, offset))
+
+    def compare_experiments(
+        self,
+        baseline: Id,
+        candidate: Id,
+        *,
+        primary: str | None = None,
+        direction: Direction | None = None,
+    ) -> ExperimentComparison:
+        """Two experiments case by case: outcomes (regressed first), deltas, both sides' runs, an overview."""
+        return self._send(xops.compare_experiments(baseline, candidate, primary, direction))
+
+    def delete_experiment(self, experiment_id: Id) -> None:
+        """Delete an experiment and its case results."""
+        return self._send(xops.delete_experiment(experiment_id))
+
+    def upload_report(
+        self,
+        report: EvaluationReport[Any, Any, Any] | Mapping[str, Any],
+        *,
+        dataset: Id | None = None,
+        as_of: datetime | str | None = None,
+        task_name: str | None = None,
+    ) -> ExperimentDetail:
+        """Store a report run elsewhere as an experiment of `dataset` (default: its `dataset_name`), which ran
+        on the dataset as of `as_of` (default: now); cases are matched to the dataset's by name."""
+        return self._send(xops.upload_report(report, dataset, as_of, task_name))
+
+    def evaluate(
+        self,
+        dataset: Id,
+        task: Callable[[InputsT], Awaitable[OutputT]] | Callable[[InputsT], OutputT],
+        *,
+        input_type: TypeForm[InputsT] | None = None,
+        output_type: TypeForm[OutputT] = Any,
+        metadata_type: TypeForm[MetadataT] = Any,
+        name: str | None = None,
+        task_name: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        evaluators: Evaluators = (),
+        report_evaluators: ReportEvaluators = (),
+        custom_evaluator_types: Sequence[type[Any]] = (),
+        custom_report_evaluator_types: Sequence[type[Any]] = (),
+        repeat: int = 1,
+        max_concurrency: int | None = None,
+        progress: bool = False,
+    ) -> EvaluationRun[InputsT, OutputT, MetadataT]:
+        """Run `task` over the hosted dataset with pydantic-evals and store the report as an experiment.
+
+        The dataset is exported at a moment the server pins (so the experiment names the exact state it
+        ran on), `Dataset.evaluate` runs locally with `evaluators` added, and the report is uploaded.
+        Returns the report with the stored experiment and the URL of its page.
+        """
+        evaluation = self._send(xops.prepare_evaluation(dataset, task, **pick(locals(), EVALUATE_ARGS)))
+        return self._send(xops.finish_evaluation(evaluation, evaluation.run_sync()))

@@ -47,6 +47,9 @@ from evalset.types import (
 __all__ = [
     "Operation",
     "Flow",
+    "api_path",
+    "json_operation",
+    "delete_operation",
     "IDEMPOTENT_METHODS",
     "DEFAULT_CHUNK_SIZE",
     "list_datasets",
@@ -56,6 +59,7 @@ __all__ = [
     "update_dataset",
     "delete_dataset",
     "export_dataset",
+    "as_of_param",
     "wanted_types",
     "fetch_dataset",
     "list_cases",
@@ -130,6 +134,10 @@ def _delete(path: str, target: Target) -> Operation[None]:
     return Operation("DELETE", path, parse)
 
 
+api_path, json_operation, delete_operation = _path, _op, _delete
+"""The builders above, for the other operation modules (`_experiments`)."""
+
+
 # --- datasets -------------------------------------------------------------------------------
 
 
@@ -192,7 +200,7 @@ def delete_dataset(id_or_name: str | UUID) -> Operation[None]:
     return _delete(_path("datasets", id_or_name), Target(str(id_or_name)))
 
 
-def _as_of_param(as_of: datetime | str | None) -> tuple[tuple[str, str], ...]:
+def as_of_param(as_of: datetime | str | None) -> tuple[tuple[str, str], ...]:
     if as_of is None:
         return ()
     if isinstance(as_of, datetime):
@@ -219,7 +227,7 @@ def export_dataset(
             return validated(_export, data)
         return to_pydantic_evals(data, types, custom_evaluator_types, custom_report_evaluator_types)
 
-    return Operation("GET", _path("datasets", id_or_name, "export"), parse, params=_as_of_param(as_of))
+    return Operation("GET", _path("datasets", id_or_name, "export"), parse, params=as_of_param(as_of))
 
 
 def wanted_types(input_type: Any, output_type: Any, metadata_type: Any) -> tuple[Any, Any, Any] | None:

@@ -9,7 +9,13 @@ from typing import Any, TypeVar, cast
 import httpx
 from pydantic import TypeAdapter, ValidationError
 
-from evalset.errors import CaseNotFoundError, DatasetApiError, DatasetNotFoundError, VersionConflictError
+from evalset.errors import (
+    CaseNotFoundError,
+    DatasetApiError,
+    DatasetNotFoundError,
+    ExperimentNotFoundError,
+    VersionConflictError,
+)
 from evalset.types import ApiErrorItem
 
 __all__ = ["Target", "check", "validated"]
@@ -24,13 +30,14 @@ _HINTS = {
 
 
 class Target:
-    """What a request is about, to name it in errors: a dataset, and maybe one of its cases."""
+    """What a request is about, to name it in errors: a dataset, maybe one of its cases, or an experiment."""
 
-    __slots__ = ("dataset", "case")
+    __slots__ = ("dataset", "case", "experiment")
 
-    def __init__(self, dataset: str | None = None, case: str | None = None) -> None:
+    def __init__(self, dataset: str | None = None, case: str | None = None, experiment: str | None = None) -> None:
         self.dataset = dataset
         self.case = case
+        self.experiment = experiment
 
 
 def _body(response: httpx.Response) -> Any:
@@ -73,6 +80,8 @@ def _redirect_hint(response: httpx.Response) -> str | None:
 
 
 def _raise_not_found(detail: Any, body: Any, target: Target) -> None:
+    if target.experiment is not None and isinstance(detail, str) and "experiment" in detail.lower():
+        raise ExperimentNotFoundError(detail, experiment=target.experiment, body=body)
     if target.case is not None and isinstance(detail, str) and "case" in detail.lower():
         raise CaseNotFoundError(detail, dataset=target.dataset, case=target.case, body=body)
     if target.dataset is not None:

@@ -28,6 +28,10 @@ __all__ = [
     "DATASET_ARGS",
     "CASE_VALUES",
     "CASE_CHANGES",
+    "EVALUATE_ARGS",
+    "CaseStatus",
+    "ExperimentStatus",
+    "Direction",
     "pick",
 ]
 
@@ -52,6 +56,24 @@ DATASET_ARGS = (
     "report_evaluators",
 )
 CASE_VALUES = ("inputs", "name", "expected_output", "metadata", "evaluators")
+EVALUATE_ARGS = (
+    "input_type",
+    "output_type",
+    "metadata_type",
+    "name",
+    "task_name",
+    "metadata",
+    "evaluators",
+    "report_evaluators",
+    "custom_evaluator_types",
+    "custom_report_evaluator_types",
+    "repeat",
+    "max_concurrency",
+    "progress",
+)
+CaseStatus = Literal["passed", "failed", "error"]
+ExperimentStatus = Literal["running", "complete"]
+Direction = Literal["higher", "lower"]
 CASE_CHANGES = (*CASE_VALUES, "tags", "source_trace_id", "source_span_id")
 
 

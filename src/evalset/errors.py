@@ -5,6 +5,7 @@
 DatasetApiError               the server answered with an error: status_code, detail, errors
 ├── DatasetNotFoundError      404: no dataset with that id or name in the key's project
 ├── CaseNotFoundError         404: no case with that id in the dataset
+├── ExperimentNotFoundError   404: no experiment with that id in the key's project
 └── VersionConflictError      412: update_case(if_match=...) named a version that is no longer current
 ```
 
@@ -18,7 +19,13 @@ from typing import Any
 
 from evalset.types import ApiErrorItem
 
-__all__ = ["DatasetApiError", "DatasetNotFoundError", "CaseNotFoundError", "VersionConflictError"]
+__all__ = [
+    "DatasetApiError",
+    "DatasetNotFoundError",
+    "CaseNotFoundError",
+    "ExperimentNotFoundError",
+    "VersionConflictError",
+]
 
 
 class DatasetApiError(Exception):
@@ -90,6 +97,20 @@ class CaseNotFoundError(DatasetApiError):
     def _message(self) -> str:
         where = f" ({self.case!r} in dataset {self.dataset!r})" if self.case and self.dataset else ""
         return f"Case not found{where}. {self.hint}"
+
+
+class ExperimentNotFoundError(DatasetApiError):
+    """No experiment with that id exists in the key's project."""
+
+    def __init__(
+        self, detail: Any = "Experiment not found", *, experiment: str | None = None, body: Any = None
+    ) -> None:
+        self.experiment = experiment
+        hint = "Check the experiment id: list_experiments() shows the experiments this key can see."
+        super().__init__(404, detail, body=body, hint=hint)
+
+    def _message(self) -> str:
+        return f"{self.detail} {self.hint}"
 
 
 class VersionConflictError(DatasetApiError):

@@ -6,7 +6,8 @@ EvalsetError                      (500, never raised on purpose)
 ├── Forbidden                     403  the key lacks the scope
 ├── NotFound                      404
 │   ├── DatasetNotFound                "Dataset not found"
-│   └── CaseNotFound                   "Case not found"
+│   ├── CaseNotFound                   "Case not found"
+│   └── ExperimentNotFound             "Experiment not found"
 ├── Conflict                      409  a name is taken; an import conflict
 ├── PreconditionFailed            412  If-Match names a stale version
 ├── PayloadTooLarge               413  body over the configured limit
@@ -28,6 +29,7 @@ __all__ = [
     "NotFound",
     "DatasetNotFound",
     "CaseNotFound",
+    "ExperimentNotFound",
     "Conflict",
     "PreconditionFailed",
     "PayloadTooLarge",
@@ -91,6 +93,11 @@ class DatasetNotFound(NotFound):
 class CaseNotFound(NotFound):
     def __init__(self) -> None:
         super().__init__("Case not found")
+
+
+class ExperimentNotFound(NotFound):
+    def __init__(self, detail: str = "Experiment not found") -> None:
+        super().__init__(detail)
 
 
 class Conflict(EvalsetError):

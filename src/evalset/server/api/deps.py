@@ -65,8 +65,8 @@ def json_response(content: Any, status_code: int = 200, headers: dict[str, str] 
     return Response(dumps(content), status_code=status_code, media_type="application/json", headers=headers)
 
 
-def stream_response(chunks: Iterator[bytes]) -> StreamingResponse:
-    return StreamingResponse(chunks, media_type="application/json")
+def stream_response(chunks: Iterator[bytes], headers: dict[str, str] | None = None) -> StreamingResponse:
+    return StreamingResponse(chunks, media_type="application/json", headers=headers)
 
 
 T = TypeVar("T")

@@ -77,10 +77,10 @@ def update_dataset(db: Database, principal: Principal, ref: str, fields: dict[st
             changes[field] = normalize_evaluators(changes[field])
     if changes.get("ai_managed_guidance", False) is None:
         changes["ai_managed_guidance"] = False
-    now = utcnow()
-    changes.update(updated_at=now, updated_by=principal.key_id, updated_by_name=principal.key_name)
     with db.write() as conn:
         dataset = store.get_dataset(conn, project_id=principal.project_id, ref=ref, for_write=True)
+        now = utcnow()  # taken under the lock, as every write's time is: see services.export.pin_moment
+        changes.update(updated_at=now, updated_by=principal.key_id, updated_by_name=principal.key_name)
         updated = {**dataset, **changes}
         schemas_changed = any(updated[f] != dataset[f] for f in SCHEMA_FIELDS.values())
         if schemas_changed and dataset["case_count"]:

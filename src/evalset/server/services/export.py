@@ -9,13 +9,13 @@ from typing import Any
 from evalset.server.domain.auth import Principal
 from evalset.server.domain.cases import export_case
 from evalset.server.errors import DatasetNotFound
-from evalset.server.services._common import streamed_read
+from evalset.server.services._common import retry_on_contention, streamed_read, utcnow
 from evalset.server.storage import Conn, Database, history
 from evalset.server.storage import cases as case_store
 from evalset.server.storage import datasets as dataset_store
 from evalset.server.wire import dumps
 
-__all__ = ["open_export", "stream_json_array"]
+__all__ = ["open_export", "pin_moment", "stream_json_array"]
 
 BATCH = 2000
 
@@ -34,6 +34,20 @@ def stream_json_array(items: Iterator[Any], *, batch: int = BATCH) -> Iterator[b
     if pending:
         yield (b"" if first else b",") + dumps(pending)[1:-1]
     yield b"]"
+
+
+@retry_on_contention
+def pin_moment(db: Database, principal: Principal, ref: str) -> datetime:
+    """Now, as a moment whose dataset state will never change: `open_export(as_of=<it>)` returns the same
+    cases today and in a year (until the dataset is deleted), so an evaluation can name what it ran on.
+
+    Every write to a dataset or its cases stamps its time while holding the dataset's write lock (its
+    row lock on PostgreSQL, the write lock of the file on SQLite). Taking the moment under that lock
+    means every write stamped earlier has committed, and every later one will be stamped later.
+    """
+    with db.write() as conn:
+        dataset_store.get_dataset(conn, project_id=principal.project_id, ref=ref, for_write=True)
+        return utcnow()
 
 
 def open_export(db: Database, principal: Principal, ref: str, *, as_of: datetime | None = None) -> Iterator[bytes]:

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -29,7 +30,18 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from evalset.server.wire import dumps
 
-__all__ = ["metadata", "projects", "api_keys", "datasets", "cases", "case_tags", "case_revisions", "dataset_revisions"]
+__all__ = [
+    "metadata",
+    "projects",
+    "api_keys",
+    "datasets",
+    "cases",
+    "case_tags",
+    "case_revisions",
+    "dataset_revisions",
+    "experiments",
+    "experiment_cases",
+]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -192,4 +204,82 @@ dataset_revisions = Table(
     Column("state", DOC, nullable=False),
     Column("at", UTCDateTime(), nullable=False),
     Index(None, "dataset_id", "at"),
+)
+
+# Experiments: runs of pydantic-evals' Dataset.evaluate, uploaded as reports or (later) decoded from
+# their spans. One row per experiment with its summary kept up to date as results arrive, and one row
+# per case result (per run, with repeats). Results keep plain JSON on PostgreSQL too: evaluator results
+# come back in the order pydantic-evals wrote them. Deleting a dataset keeps its experiments, unlinked
+# (`dataset_id` null; `dataset_name` still says which dataset they ran on).
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("project_id", ID, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("dataset_id", ID, ForeignKey("datasets.id", ondelete="SET NULL"), nullable=True),
+    Column("dataset_name", String(255), nullable=True),
+    Column("dataset_as_of", UTCDateTime(), nullable=True),
+    Column("dataset_as_of_source", String(10), nullable=True),  # given, upload, run_start
+    Column("name", String(1024), nullable=False),
+    Column("task_name", String(1024), nullable=True),
+    Column("metadata", DOC, nullable=True),
+    Column("status", String(10), nullable=False),  # running, complete
+    Column("source", String(10), nullable=False),  # upload, telemetry
+    Column("trace_id", String(32), nullable=True),
+    Column("span_id", String(16), nullable=True),
+    Column("started_at", UTCDateTime(), nullable=True),
+    Column("ended_at", UTCDateTime(), nullable=True),
+    Column("repeat", Integer, nullable=False),
+    Column("n_cases", Integer, nullable=True),
+    Column("case_count", Integer, nullable=False),
+    Column("passed_count", Integer, nullable=False),
+    Column("failed_count", Integer, nullable=False),
+    Column("error_count", Integer, nullable=False),
+    Column("evaluator_failure_count", Integer, nullable=False),
+    Column("assertion_pass_rate", Double(), nullable=True),
+    Column("averages", DOC, nullable=True),
+    Column("analyses", DOC, nullable=False),
+    Column("report_evaluator_failures", DOC, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("created_by", ID, nullable=True),
+    Column("created_by_name", String(200), nullable=True),
+    UniqueConstraint("project_id", "trace_id", "span_id"),
+    Index(None, "project_id", "created_at"),
+    Index(None, "dataset_id", "created_at"),
+)
+
+experiment_cases = Table(
+    "experiment_cases",
+    metadata,
+    Column("seq", BIGID, primary_key=True, autoincrement=True),
+    Column("id", ID, nullable=False, unique=True),
+    Column("experiment_id", ID, ForeignKey("experiments.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(1024), nullable=False),
+    Column("source_case_name", String(1024), nullable=True),
+    Column("repeat_index", Integer, nullable=True),
+    Column("status", String(10), nullable=False),  # passed, failed, error
+    Column("dataset_case_id", ID, nullable=True),  # no foreign key: the case may be gone; the id still says which
+    Column("dataset_case_version", Integer, nullable=True),
+    Column("dataset_case_match", String(10), nullable=True),  # matched, differs, unmatched
+    Column("inputs", DOC, nullable=True),
+    Column("expected_output", DOC, nullable=True),
+    Column("metadata", DOC, nullable=True),
+    Column("output", DOC, nullable=True),
+    Column("metrics", DOC, nullable=False),
+    Column("attributes", DOC, nullable=False),
+    Column("assertions", DOC, nullable=False),
+    Column("scores", DOC, nullable=False),
+    Column("labels", DOC, nullable=False),
+    Column("task_duration", Double(), nullable=True),
+    Column("total_duration", Double(), nullable=True),
+    Column("task_error", DOC, nullable=True),
+    Column("evaluator_failures", DOC, nullable=False),
+    Column("trace_id", String(32), nullable=True),
+    Column("span_id", String(16), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("experiment_id", "name"),
+    Index(None, "experiment_id", "seq"),
+    Index(None, "trace_id", "span_id"),  # a case span's result, for the spans of its evaluators
 )

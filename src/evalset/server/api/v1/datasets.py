@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
@@ -54,14 +54,28 @@ def delete_dataset(ds: str, db: DB, caller: Writer) -> Response:
     return Response(status_code=204)
 
 
-@router.get(DS + "export/", response_model=ExportDocument)
+AS_OF_HEADER = "X-Evalset-As-Of"
+AS_OF_DOC = (
+    "Export the dataset as it was at this ISO time; `now` pins the current state: the response's "
+    f"`{AS_OF_HEADER}` header names a moment that exports exactly these cases ever after."
+)
+
+
+@router.get(
+    DS + "export/",
+    response_model=ExportDocument,
+    responses={200: {"headers": {AS_OF_HEADER: {"description": "With `as_of`: the moment exported (ISO 8601)."}}}},
+)
 def export_dataset(
     ds: str,
     db: DB,
     caller: Reader,
-    as_of: Annotated[datetime | None, Query(description="Export the dataset as it was at this ISO time.")] = None,
+    as_of: Annotated[datetime | Literal["now"] | None, Query(description=AS_OF_DOC)] = None,
 ) -> Response:
     """The dataset in pydantic-evals file format, streamed; with `as_of`, as it was at that moment."""
-    if as_of is not None and as_of.tzinfo is None:
-        as_of = as_of.replace(tzinfo=timezone.utc)
-    return stream_response(export.open_export(db, caller.principal(), ds, as_of=as_of))
+    principal = caller.principal()
+    moment = export.pin_moment(db, principal, ds) if as_of == "now" else as_of
+    if isinstance(moment, datetime):
+        moment = moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    headers = {AS_OF_HEADER: moment.isoformat(timespec="microseconds")} if isinstance(moment, datetime) else None
+    return stream_response(export.open_export(db, principal, ds, as_of=moment or None), headers=headers)
