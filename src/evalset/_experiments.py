@@ -177,7 +177,7 @@ class Evaluation:
 
     @property
     def task_name(self) -> str:
-        return self.options["task_name"]
+        return self.options.get("task_name") or task_name_of(self.task)
 
     async def run(self) -> Evaluated:
         """`Dataset.evaluate` with the options given to `client.evaluate`."""
@@ -232,14 +232,10 @@ def prepare_evaluation(
     the extra evaluators added: the export is exactly the state `export_dataset(as_of=<that moment>)` returns."""
     target = Target(str(dataset))
     types = (Any if input_type is None else input_type, output_type, metadata_type)
-    options: dict[str, Any] = {
-        "name": name,
-        "task_name": task_name or task_name_of(task),
-        "metadata": metadata,
-        "repeat": repeat,
-        "max_concurrency": max_concurrency,
-        "progress": progress,
-    }
+    # Only what was asked for: early pydantic-evals 1.x has no task_name, metadata or repeat.
+    extras = {"name": name, "task_name": task_name, "metadata": metadata, "repeat": repeat if repeat != 1 else None}
+    options: dict[str, Any] = {"max_concurrency": max_concurrency, "progress": progress}
+    options.update((key, value) for key, value in extras.items() if value is not None)
 
     def parse(response: httpx.Response) -> Evaluation:
         data = check(response, target)
@@ -255,7 +251,8 @@ def prepare_evaluation(
         )
         for evaluator in evaluators:
             local.add_evaluator(evaluator)
-        local.report_evaluators.extend(report_evaluators)
+        if report_evaluators:
+            local.report_evaluators.extend(report_evaluators)
         return Evaluation(str(dataset), local, as_of, task, options)
 
     return Operation("GET", api_path("datasets", dataset, "export"), parse, params=as_of_param("now"))

@@ -17,27 +17,12 @@ from evalset.server.services import cases as case_service
 from evalset.server.services import datasets as dataset_service
 from evalset.server.services import experiments as service
 from evalset.server.services import export
-from evalset.server.services import keys as key_service
-from evalset.server.storage import Database, migrate
+from evalset.server.storage import Database
 from evalset.server.storage import cases as case_store
 from evalset.server.storage import datasets as dataset_store
 from tests.evals_scenario import close, hosted_dataset, report_json, run_locally
 
 TRACE, SPAN = "ab" * 16, "cd" * 8
-
-
-@pytest.fixture
-def db(db_url: str):
-    database = Database(db_url)
-    migrate(database)
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def principal(db: Database) -> Principal:
-    _, row = key_service.create_key(db, project="p", scopes=["project:read_datasets", "project:write_datasets"])
-    return Principal(key_id=row["id"], key_name=row["name"], project_id=row["project_id"], scopes=frozenset())
 
 
 def push_arith(db: Database, principal: Principal) -> dict[str, Any]:
@@ -171,3 +156,18 @@ def test_deleting_the_dataset_keeps_its_experiments_unlinked(db: Database, princ
     # a new dataset of that name is another dataset: the old runs are not claimed by it
     dataset_service.create_dataset(db, principal, {"name": "arith"})
     assert service.list_experiments(db, principal, dataset="arith") == ([], 0)
+
+
+def test_found_by_the_ids_of_its_spans(db: Database, principal: Principal) -> None:
+    """What resolves `/evals/compare?experiment={trace_id}-{span_id}`, and a case span's result."""
+    from evalset.server.storage import experiments as store
+
+    report = report_json(run_locally())
+    report["cases"][0].update(trace_id=TRACE, span_id="ef" * 8)
+    facts, results = facts_from_upload({"report": {**report, "trace_id": TRACE, "span_id": SPAN}})
+    experiment, _ = service.upload(db, principal, facts, results)
+    assert service.find_by_span(db, principal.project_id, TRACE.upper(), SPAN)["id"] == experiment["id"]
+    assert service.find_by_span(db, principal.project_id, TRACE, "00" * 8) is None
+    with db.read() as conn:
+        found = store.find_result_by_span(conn, project_id=principal.project_id, trace_id=TRACE, span_id="ef" * 8)
+    assert found is not None and found["name"] == "add" and found["experiment_id"] == experiment["id"]

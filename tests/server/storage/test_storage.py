@@ -15,25 +15,10 @@ from sqlalchemy import select, text
 from evalset.server.domain.auth import Principal
 from evalset.server.services import cases as case_service
 from evalset.server.services import datasets as dataset_service
-from evalset.server.services import keys as key_service
 from evalset.server.storage import Database, migrate
 from evalset.server.storage.cases import filter_cases
 from evalset.server.storage.migrate import HEAD_REVISION, alembic_config, current_revision
 from evalset.server.storage.tables import cases, metadata
-
-
-@pytest.fixture
-def db(db_url: str):
-    database = Database(db_url)
-    migrate(database)
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def principal(db: Database) -> Principal:
-    _, row = key_service.create_key(db, project="p", scopes=["project:read_datasets", "project:write_datasets"])
-    return Principal(key_id=row["id"], key_name=row["name"], project_id=row["project_id"], scopes=frozenset())
 
 
 def test_migrations_agree_with_the_models(db: Database) -> None:

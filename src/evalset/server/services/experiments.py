@@ -214,6 +214,20 @@ def _summary(conn: Conn, experiment_id: str, row: Mapping[str, Any], facts: Expe
     }
 
 
+def _moment(
+    facts: ExperimentFacts, existing: Mapping[str, Any] | None, dataset: Mapping[str, Any] | None, now: datetime
+) -> tuple[datetime | None, str | None]:
+    """The dataset moment the experiment ran on, and where it comes from: told now, told before, or (an
+    upload that says none) the upload's own moment."""
+    if facts.dataset_as_of is not None:
+        return facts.dataset_as_of, facts.as_of_source or "given"
+    if existing is not None and existing["dataset_as_of"] is not None:
+        return existing["dataset_as_of"], existing["dataset_as_of_source"]
+    if facts.as_of_source == "upload" and dataset is not None:
+        return now, "upload"
+    return None, None
+
+
 @retry_on_contention
 def record(
     db: Database,
@@ -240,15 +254,12 @@ def record(
             )
         dataset = _dataset(conn, project_id, facts, existing)
         now = utcnow()  # after the dataset's lock: an upload pinned to it names a stable state
-        as_of: datetime | None = facts.dataset_as_of or (existing["dataset_as_of"] if existing else None)
-        as_of_source = facts.as_of_source or (existing["dataset_as_of_source"] if existing else None)
-        if as_of is None and as_of_source == "upload" and dataset is not None:
-            as_of = now
+        as_of, as_of_source = _moment(facts, existing, dataset, now)
         state = None
         if dataset is not None and as_of is not None:
             state = _pinned_state(conn, dataset, as_of, now, given=as_of_source == "given")
         row = _experiment_row(facts, existing, dataset, now)
-        row.update(dataset_as_of=as_of, dataset_as_of_source=as_of_source if as_of else None)
+        row.update(dataset_as_of=as_of, dataset_as_of_source=as_of_source)
         if existing is None:
             row.update(
                 id=str(uuid.uuid4()),
