@@ -92,10 +92,11 @@ def task_error_from_report(message: str, traceback: str) -> dict[str, str]:
 
 def repeat_index(name: str, source_case_name: str | None) -> int | None:
     """Which run of its case a result is (1-based), from pydantic-evals' `'{case} [i/n]'` names."""
-    if source_case_name is None:
+    prefix = f"{source_case_name} ["
+    if source_case_name is None or not name.startswith(prefix) or not name.endswith("]"):
         return None
-    found = re.fullmatch(re.escape(source_case_name) + r" \[(\d+)/\d+\]", name)
-    return int(found.group(1)) if found else None
+    index, slash, total = name[len(prefix) : -1].partition("/")
+    return int(index) if slash and index.isdigit() and total.isdigit() else None
 
 
 def case_status(result: Mapping[str, Any]) -> CaseStatus:

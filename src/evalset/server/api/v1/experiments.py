@@ -22,14 +22,13 @@ from evalset.server.services import experiments
 router = APIRouter(tags=["experiments"])
 EXPERIMENT = "/experiments/{experiment_id}/"
 UPLOAD_BODY, UPLOAD_DOC = json_body(EXPERIMENT_UPLOAD)
-READ_ERRORS = error_responses(401, 403, 404, 422)
 TOTAL_HEADER = {"X-Total-Count": {"description": "How many experiments match, over all pages."}}
 
 
 @router.get(
     "/experiments/",
     response_model=list[ExperimentSummary],
-    responses={200: {"headers": TOTAL_HEADER}, **READ_ERRORS},
+    responses={200: {"headers": TOTAL_HEADER}, **error_responses(401, 403, 422)},
 )
 def list_experiments(
     db: DB,
@@ -63,7 +62,7 @@ def upload_report(body: Annotated[ExperimentUpload, UPLOAD_BODY], db: DB, caller
     return json_response(experiment, status_code=201 if created else 200)
 
 
-@router.get("/experiments/compare/", response_model=Comparison, responses=READ_ERRORS)
+@router.get("/experiments/compare/", response_model=Comparison, responses=error_responses(401, 403, 404, 422))
 def compare_experiments(
     db: DB,
     caller: Reader,
@@ -84,13 +83,13 @@ def compare_experiments(
     return json_response(result)
 
 
-@router.get(EXPERIMENT, response_model=ExperimentDetail, responses=READ_ERRORS)
+@router.get(EXPERIMENT, response_model=ExperimentDetail, responses=error_responses(401, 403, 404))
 def get_experiment(experiment_id: str, db: DB, caller: Reader) -> Response:
     """One experiment: its summary (counts, pass rate, averages, durations), metadata and analyses."""
     return json_response(experiments.get_experiment(db, caller.principal(), experiment_id))
 
 
-@router.get(EXPERIMENT + "cases/", response_model=list[ExperimentCase], responses=READ_ERRORS)
+@router.get(EXPERIMENT + "cases/", response_model=list[ExperimentCase], responses=error_responses(401, 403, 404, 422))
 def list_cases(
     experiment_id: str,
     db: DB,
@@ -107,7 +106,7 @@ def list_cases(
     return json_response(rows)
 
 
-@router.delete(EXPERIMENT, status_code=204, response_class=Response, responses=error_responses(401, 403, 404))
+@router.delete(EXPERIMENT, status_code=204, response_class=Response, responses=error_responses(401, 403, 404, 503))
 def delete_experiment(experiment_id: str, db: DB, caller: Writer) -> Response:
     """Delete an experiment and its case results."""
     experiments.delete_experiment(db, caller.principal(), experiment_id)
