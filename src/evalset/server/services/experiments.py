@@ -88,7 +88,9 @@ def _invalid(field: str, message: str) -> InvalidInput:
 # --- writing ------------------------------------------------------------------------------------
 
 
-def _dataset(conn: Conn, project_id: str, facts: ExperimentFacts, existing: Mapping[str, Any] | None):
+def _dataset(
+    conn: Conn, project_id: str, facts: ExperimentFacts, existing: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
     """The hosted dataset to link (locked, so the moment taken next is a stable state), or None."""
     if facts.dataset is not None:
         return dataset_store.get_dataset(conn, project_id=project_id, ref=facts.dataset, for_write=True)
@@ -207,7 +209,7 @@ def _summary(conn: Conn, experiment_id: str, row: Mapping[str, Any], facts: Expe
     return {
         **summary_counts(stats),
         "averages": means,
-        "assertion_pass_rate": means and means["assertions"],
+        "assertion_pass_rate": means["assertions"] if means else None,
         # what was told, else what the results show so far (a count that only grows as results arrive)
         "repeat": facts.repeat or max(row["repeat"] or 1, *runs_per_case.values()),
         "n_cases": facts.n_cases or max(row["n_cases"] or 0, len(runs_per_case)),
