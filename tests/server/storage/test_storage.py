@@ -35,7 +35,7 @@ def test_migrate_is_idempotent(db: Database) -> None:
 
 
 def test_dialect_specifics(db: Database) -> None:
-    """SQLite runs in WAL mode with foreign keys on; PostgreSQL stores case data as JSONB."""
+    """SQLite runs in WAL mode with foreign keys on; PostgreSQL stores case data as json (the text as sent)."""
     with db.read() as conn:
         if db.dialect == "sqlite":
             assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
@@ -46,7 +46,7 @@ def test_dialect_specifics(db: Database) -> None:
                     text("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'cases'")
                 ).all()
             )
-            assert types["inputs"] == "jsonb" and types["id"] == "uuid"
+            assert types["inputs"] == "json" and types["id"] == "uuid"
 
 
 def test_tag_filter_uses_the_tag_index(db: Database, principal: Principal) -> None:

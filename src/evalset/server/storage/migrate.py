@@ -8,9 +8,9 @@ from sqlalchemy import inspect, text
 
 from evalset.server.storage.engine import Database
 
-__all__ = ["HEAD_REVISION", "migrate", "current_revision"]
+__all__ = ["HEAD_REVISION", "migrate", "current_revision", "known_revisions"]
 
-HEAD_REVISION = "experiments1"
+HEAD_REVISION = "ops1"
 """The newest migration; a test checks it against Alembic's own view of the scripts."""
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -33,13 +33,42 @@ def alembic_config(db: Database):  # noqa: ANN201 - alembic is imported lazily t
     return config
 
 
+def known_revisions() -> set[str]:
+    """Every revision this code has a migration for."""
+    from alembic.script import ScriptDirectory
+
+    return {script.revision for script in ScriptDirectory(str(MIGRATIONS_DIR)).walk_revisions()}
+
+
+_MIGRATION_LOCK = 0x65_76_61_6C_73_65_74  # "evalset": the PostgreSQL advisory lock that serialises migrations
+
+
 def migrate(db: Database) -> None:
-    """Bring the schema to HEAD_REVISION (a no-op costing one query when it is already there)."""
+    """Bring the schema to HEAD_REVISION (a no-op costing one query when it is already there).
+
+    On PostgreSQL, servers starting together against one database take turns (an advisory lock held
+    by the migration's transaction); the later ones find the schema current and do nothing. On SQLite,
+    foreign keys are off while migrating, as SQLite prescribes for table rebuilds: Alembic's batch mode
+    copies a table and drops the old one, and that drop would otherwise cascade-delete every row that
+    refers to it. The keys are checked before the migration commits.
+    """
     if current_revision(db) == HEAD_REVISION:
         return
     from alembic import command
 
     config = alembic_config(db)
-    with db.engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+    with db.engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:  # on the driver's connection: a pragma only takes effect outside a transaction
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+        try:
+            with conn.begin():
+                if not sqlite:
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
+                if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+                    raise RuntimeError("the migration left rows whose foreign keys point nowhere; rolled back")
+        finally:
+            if sqlite:
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]

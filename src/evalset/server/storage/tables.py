@@ -26,7 +26,6 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 
 from evalset.server.wire import dumps
 
@@ -75,11 +74,13 @@ class JSONText(TypeDecorator[Any]):
         return None if value is None else orjson.loads(value)
 
 
-# Case data (inputs, outputs, metadata, tags) is JSONB on PostgreSQL: compact and indexable.
-# Schemas and evaluators keep plain JSON there, so they come back byte-for-byte in the key order
-# they were sent (property order drives the case form in the UI).
-DATA = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql").with_variant(JSONText(), "sqlite")
+# JSON is stored as the text that was sent (plain `json` on PostgreSQL, TEXT on SQLite), never as
+# JSONB: JSONB reorders object keys and rewrites numbers, and a pulled dataset file must come back
+# byte for byte as it went up, on both databases. (Tags are filtered through `case_tags`, so no
+# JSONB operator or index is needed; json_build_object embeds `json` text as it is, which is also
+# cheaper for exports than rendering JSONB.)
 DOC = JSON(none_as_null=True).with_variant(JSONText(), "sqlite")
+DATA = DOC
 ID = Uuid(as_uuid=False)
 BIGID = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrement needs INTEGER
 
@@ -96,7 +97,7 @@ projects = Table(
     "projects",
     metadata,
     Column("id", ID, primary_key=True),
-    Column("name", String(200), nullable=False, unique=True),
+    Column("name", String(255), nullable=False, unique=True),  # the dataset name rules and length
     Column("created_at", UTCDateTime(), nullable=False),
 )
 
