@@ -152,9 +152,12 @@ def parse_if_match(header: str | None) -> int | None:
     return int(value)
 
 
-def export_case(case: Mapping[str, Any]) -> dict[str, Any]:
-    """The pydantic-evals file shape of a case: no keys beyond EXPORT_FIELDS."""
-    return {field: case.get(field) if field != "evaluators" else case.get(field) or [] for field in EXPORT_FIELDS}
+def export_case(case: Mapping[str, Any], *, include_tags: bool = False) -> dict[str, Any]:
+    """The pydantic-evals file shape of a case: no keys beyond EXPORT_FIELDS (and `tags` if asked for)."""
+    exported = {field: case.get(field) if field != "evaluators" else case.get(field) or [] for field in EXPORT_FIELDS}
+    if include_tags:
+        exported["tags"] = case.get("tags") or []
+    return exported
 
 
 def public_case(case: Mapping[str, Any]) -> dict[str, Any]:

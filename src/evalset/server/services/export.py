@@ -50,8 +50,11 @@ def pin_moment(db: Database, principal: Principal, ref: str) -> datetime:
         return utcnow()
 
 
-def open_export(db: Database, principal: Principal, ref: str, *, as_of: datetime | None = None) -> Iterator[bytes]:
-    """Resolve the dataset first (404s happen before streaming), then yield the export document in chunks."""
+def open_export(
+    db: Database, principal: Principal, ref: str, *, as_of: datetime | None = None, include_tags: bool = False
+) -> Iterator[bytes]:
+    """Resolve the dataset first (404s happen before streaming), then yield the export document in chunks;
+    with `include_tags`, each case has its `tags` too."""
 
     def resolve(conn: Conn) -> dict[str, Any]:
         dataset = dataset_store.get_dataset(conn, project_id=principal.project_id, ref=ref)
@@ -64,9 +67,10 @@ def open_export(db: Database, principal: Principal, ref: str, *, as_of: datetime
 
     def document(conn: Conn, dataset: dict[str, Any]) -> Iterator[bytes]:
         if as_of is None:
-            cases = case_store.iter_export_json(conn, dataset_id=dataset["id"])
+            cases = case_store.iter_export_json(conn, dataset_id=dataset["id"], include_tags=include_tags)
         else:
-            cases = map(export_case, history.states_as_of(conn, dataset_id=dataset["id"], at=as_of))
+            states = history.states_as_of(conn, dataset_id=dataset["id"], at=as_of)
+            cases = (export_case(state, include_tags=include_tags) for state in states)
         return _document(dataset, cases)
 
     return streamed_read(db, resolve, document)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from evalset.server.domain import auth
+from evalset.server.domain import auth, names
 from evalset.server.errors import Forbidden, InvalidInput, Unauthorized
 from evalset.server.services._common import retry_on_contention, utcnow
 from evalset.server.storage import Conn, Database
@@ -35,6 +35,9 @@ def ensure_project(db: Database, *, name: str) -> dict[str, Any]:
 def _project(conn: Conn, name: str) -> dict[str, Any]:
     project = store.get_project(conn, name=name)
     if project is None:
+        problem = names.name_problem(name)
+        if problem:
+            raise InvalidInput(f"Invalid project name {name!r}: {problem}.")
         project = store.insert_project(conn, id=str(uuid.uuid4()), name=name, now=utcnow())
     return project
 

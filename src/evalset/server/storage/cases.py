@@ -152,11 +152,14 @@ def iter_case_data(conn: Connection, *, dataset_id: str) -> Iterator[dict[str, A
 
 
 _EXPORT_COLUMNS = [cases.c[f] for f in ("name", "inputs", "metadata", "expected_output", "evaluators")]
+_EXPORT_TAGGED_COLUMNS = [*_EXPORT_COLUMNS, cases.c.tags]
 
 
-def iter_export_json(conn: Connection, *, dataset_id: str) -> Iterator[Any]:
-    """Each case in its pydantic-evals export shape (orjson fragments built by the database), streamed."""
-    query = select(json_row(conn, _EXPORT_COLUMNS)).where(cases.c.dataset_id == dataset_id).order_by(cases.c.seq)
+def iter_export_json(conn: Connection, *, dataset_id: str, include_tags: bool = False) -> Iterator[Any]:
+    """Each case in its pydantic-evals export shape (orjson fragments built by the database), streamed;
+    with `include_tags`, its tags too."""
+    columns = _EXPORT_TAGGED_COLUMNS if include_tags else _EXPORT_COLUMNS
+    query = select(json_row(conn, columns)).where(cases.c.dataset_id == dataset_id).order_by(cases.c.seq)
     return json_rows(conn, query)
 
 

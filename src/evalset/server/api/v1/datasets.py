@@ -71,6 +71,9 @@ def export_dataset(
     db: DB,
     caller: Reader,
     as_of: Annotated[datetime | Literal["now"] | None, Query(description=AS_OF_DOC)] = None,
+    include_tags: Annotated[
+        bool, Query(description="Add each case's `tags` (for JSONL/CSV files; pydantic-evals refuses the key).")
+    ] = False,
 ) -> Response:
     """The dataset in pydantic-evals file format, streamed; with `as_of`, as it was at that moment."""
     principal = caller.principal()
@@ -78,4 +81,5 @@ def export_dataset(
     if isinstance(moment, datetime):
         moment = moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
     headers = {AS_OF_HEADER: moment.isoformat(timespec="microseconds")} if isinstance(moment, datetime) else None
-    return stream_response(export.open_export(db, principal, ds, as_of=moment or None), headers=headers)
+    chunks = export.open_export(db, principal, ds, as_of=moment or None, include_tags=include_tags)
+    return stream_response(chunks, headers=headers)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
 from typing_extensions import NotRequired, TypedDict
 
-from evalset.server.domain.names import DATASET_NAME_PATTERN, MAX_NAME_LENGTH
+from evalset.server.domain.names import DATASET_NAME_PATTERN, MAX_NAME_LENGTH, not_a_uuid
 
-DatasetName = Annotated[str, Field(pattern=DATASET_NAME_PATTERN, max_length=MAX_NAME_LENGTH)]
+DatasetName = Annotated[
+    str, Field(pattern=DATASET_NAME_PATTERN, max_length=MAX_NAME_LENGTH), AfterValidator(not_a_uuid)
+]
 CaseName = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
 Tag = Annotated[str, Field(min_length=1, max_length=255)]
 SourceId = Annotated[str, Field(max_length=64)]
