@@ -217,8 +217,10 @@ def export_dataset(
     custom_report_evaluator_types: Sequence[type[Any]] = (),
     *,
     as_of: datetime | str | None = None,
+    include_tags: bool = False,
 ) -> Operation[Any]:
-    """The dataset in pydantic-evals format: a typed `Dataset` when `types` are given, else the raw dict."""
+    """The dataset in pydantic-evals format: a typed `Dataset` when `types` are given, else the raw dict
+    (with each case's `tags` too when `include_tags`, which pydantic-evals would refuse)."""
     target = Target(str(id_or_name))
 
     def parse(response: httpx.Response) -> Any:
@@ -227,7 +229,8 @@ def export_dataset(
             return validated(_export, data)
         return to_pydantic_evals(data, types, custom_evaluator_types, custom_report_evaluator_types)
 
-    return Operation("GET", _path("datasets", id_or_name, "export"), parse, params=as_of_param(as_of))
+    params = as_of_param(as_of) + ((("include_tags", "true"),) if include_tags else ())
+    return Operation("GET", _path("datasets", id_or_name, "export"), parse, params=params)
 
 
 def wanted_types(input_type: Any, output_type: Any, metadata_type: Any) -> tuple[Any, Any, Any] | None:
@@ -386,8 +389,15 @@ def push_dataset(
     on_case_conflict: Literal["update", "error"] = "update",
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     on_progress: ProgressCallback | None = None,
+    *,
+    new_dataset_fields: Mapping[str, Any] | None = None,
 ) -> Flow[DatasetDetail]:
-    """Create or update the hosted dataset from a local one, upsert its cases by name, return the hosted detail."""
+    """Create or update the hosted dataset from a local one, upsert its cases by name, return the hosted detail.
+
+    `new_dataset_fields` (schemas read from a file, say) are set only when the dataset is created. A dataset
+    this push created is deleted again when not one of its cases could be saved, so a failed push of a new
+    dataset leaves nothing behind.
+    """
     payload = local_dataset_payload(dataset)
     target = name or payload.get("name")
     if not target:
@@ -404,14 +414,30 @@ def push_dataset(
         report_evaluators=payload.get("report_evaluators", []),
     )
     cases: list[Any] = list(payload["cases"])
+    created = True
     try:
-        yield create_dataset(target, fields)
+        yield create_dataset(target, {**(new_dataset_fields or {}), **fields})
     except DatasetApiError as exc:
         if exc.status_code != 409:
             raise
+        created = False
         yield update_dataset(target, fields)
         if any(not case.get("name") for case in cases):  # unnamed cases cannot be upserted: skip stored copies
             cases = without_stored_unnamed(cases, (yield list_cases(target)))
     if cases:
-        yield from upload_cases(target, cases, None, on_case_conflict, chunk_size, on_progress)
+        saved = 0
+
+        def progress(sent: int, total: int) -> None:
+            nonlocal saved
+            saved = sent
+            if on_progress is not None:
+                on_progress(sent, total)
+
+        try:
+            yield from upload_cases(target, cases, None, on_case_conflict, chunk_size, progress)
+        except DatasetApiError as exc:
+            if created and not saved:
+                yield delete_dataset(target)
+                exc._add_context(f"Dataset {target!r} was created by this push and deleted again.")  # pyright: ignore[reportPrivateUsage]
+            raise
     return (yield get_dataset(target))

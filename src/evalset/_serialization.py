@@ -55,6 +55,7 @@ class _Unset:
 
 UNSET: Any = _Unset()
 DATASET_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")
+_UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 _CASE_VALUE_FIELDS = ("inputs", "expected_output", "metadata")
 
 
@@ -64,6 +65,10 @@ def check_dataset_name(name: str) -> None:
         raise ValueError(
             f"Invalid dataset name {name!r}: names start with a letter or digit and contain only letters, "
             "digits, dots, hyphens and underscores (for example 'qa-golden-set')."
+        )
+    if _UUID_RE.match(name):
+        raise ValueError(
+            f"Invalid dataset name {name!r}: a name cannot be a UUID, since datasets are looked up by id or name."
         )
 
 

@@ -15,6 +15,7 @@ outlast the retries surface as `httpx.TransportError` (e.g. `httpx.ConnectError`
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from evalset.types import ApiErrorItem
@@ -62,7 +63,11 @@ class DatasetApiError(Exception):
         return "\n".join(lines)
 
     def _add_context(self, note: str, *, case_offset: int = 0) -> None:
-        """Say which part of a chunked upload failed; shift case indexes to count from the upload's start."""
+        """Say which part of a chunked upload failed; shift case indexes to count from the upload's start
+        (in `errors` and in the server's headline, which names the first of them)."""
+        first = next((item["case_index"] for item in self.errors if item.get("case_index") is not None), None)
+        if case_offset and first is not None and isinstance(self.detail, str):
+            self.detail = re.sub(rf"\bcase {first}\b", f"case {first + case_offset}", self.detail, count=1)
         for item in self.errors:
             if item.get("case_index") is not None:
                 item["case_index"] = (item["case_index"] or 0) + case_offset

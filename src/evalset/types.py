@@ -145,6 +145,8 @@ class ExportedCase(TypedDict):
     metadata: NotRequired[Any]
     expected_output: NotRequired[Any]
     evaluators: NotRequired[list[EvaluatorSpec]]
+    tags: NotRequired[list[str]]
+    """Only in exports asked for with `include_tags` (pydantic-evals files have no tags)."""
 
 
 class ExportedDataset(TypedDict):
