@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from evalset import __version__
 from evalset.server.errors import install_handlers
+from evalset.server.logs import AccessLog
 from evalset.server.settings import Settings
 from evalset.server.storage import Database, migrate
 
@@ -97,7 +99,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     settings = settings or Settings()
     database = db or Database(settings.resolved_database_url())
     migrate(database)
-    app = FastAPI(
+    app = FastAPIOffline(  # FastAPI, with /docs and /redoc assets served from the package: no CDN
         title="evalset",
         version=__version__,
         description="Managed evaluation datasets for pydantic-evals; wire-compatible with Logfire's dataset clients.",
@@ -109,6 +111,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.include_router(v1.router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(TrailingSlash)
+    app.add_middleware(AccessLog)  # outermost: every response is logged, 413s from BodyLimit included
     _document_json_bodies(app)
 
     @app.get("/health", include_in_schema=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +30,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=32 * MIB, gt=0, description="Largest accepted request body; larger gets 413.")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="Server log level; every request is logged at info, 4xx at warning, 5xx at error."
+    )
+    log_format: Literal["text", "json"] = Field(default="text", description="Server log lines as text or JSON.")
 
     def resolved_database_url(self) -> str:
         """The database URL to connect to: the configured one, else the embedded SQLite file."""

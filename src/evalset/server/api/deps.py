@@ -15,6 +15,7 @@ from fastapi.security import HTTPBearer
 from pydantic import TypeAdapter, ValidationError
 
 from evalset.server.domain.auth import READ_DATASETS, WRITE_DATASETS, Principal
+from evalset.server.logs import ACCESS_KEY
 from evalset.server.services import keys
 from evalset.server.storage import Database
 from evalset.server.wire import dumps
@@ -39,9 +40,12 @@ class Caller:
     key: str
     lookup: str
     scope: str
+    access: dict[str, Any] | None = None  # the request's access-log record: it names the project
 
     def principal(self) -> Principal:
         principal = keys.principal_for(self.db, self.key, self.lookup)
+        if self.access is not None:
+            self.access["project"] = principal.project_id
         keys.require_scope(principal, self.scope)
         return principal
 
@@ -52,7 +56,8 @@ _bearer = HTTPBearer(auto_error=False, description="An evalset API key: `Authori
 def _caller(scope: str) -> Callable[..., Any]:
     async def dependency(request: Request, _: Annotated[Any, Security(_bearer)]) -> Caller:
         key, lookup = keys.check_header(request.headers.get("authorization"))
-        return Caller(db=request.app.state.db, key=key, lookup=lookup, scope=scope)
+        access = request.scope.get(ACCESS_KEY)
+        return Caller(db=request.app.state.db, key=key, lookup=lookup, scope=scope, access=access)
 
     return dependency
 
