@@ -2,10 +2,15 @@
 
 Every server-side test runs on both backends: `live_server` and `db_url` are parametrised over
 SQLite (a fresh file) and PostgreSQL (a database created for this run on 127.0.0.1:5432).
+
+The PostgreSQL half needs a server: by default `postgresql://postgres@127.0.0.1:5432/postgres`
+(trust auth), else the admin URL in `EVALSET_TEST_PG_URL`. When none answers, that half is skipped
+with a message saying so, unless `EVALSET_TEST_REQUIRE_PG=1` (set by CI), which makes it fail.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -19,16 +24,50 @@ import httpx
 import pytest
 
 BACKENDS = ("sqlite", "postgresql")
-PG_ADMIN_URL = os.environ.get("EVALSET_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = (
+    os.environ.get("EVALSET_TEST_PG_URL")
+    or os.environ.get("EVALSET_TEST_PG_ADMIN_URL")
+    or "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+REQUIRE_PG = os.environ.get("EVALSET_TEST_REQUIRE_PG") == "1"
 TEST_BODY_LIMIT = 4 * 1024 * 1024
 READ = "project:read_datasets"
 WRITE = "project:write_datasets"
+
+
+@functools.cache
+def pg_unavailable() -> str | None:
+    """Why the tests' PostgreSQL server cannot be used, or None when it answers."""
+    import psycopg
+
+    try:
+        psycopg.connect(PG_ADMIN_URL, connect_timeout=5).close()
+    except psycopg.Error as error:
+        reason = str(error).strip().splitlines()[0]
+        return (
+            f"PostgreSQL half skipped: no server answers at {PG_ADMIN_URL} ({reason}). Start one on "
+            "127.0.0.1:5432 (user postgres, trust auth), or set EVALSET_TEST_PG_URL to the admin URL of another."
+        )
+    return None
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    problem = pg_unavailable()
+    if problem is None:
+        return f"PostgreSQL for the tests: {PG_ADMIN_URL}"
+    return problem + (" CI requires it (EVALSET_TEST_REQUIRE_PG=1): those tests fail." if REQUIRE_PG else "")
 
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A brand-new PostgreSQL database for this test run (one per xdist worker), dropped afterwards."""
     import psycopg
+
+    problem = pg_unavailable()
+    if problem is not None:
+        if REQUIRE_PG:
+            pytest.fail(problem.replace("skipped", "required (EVALSET_TEST_REQUIRE_PG=1)"), pytrace=False)
+        pytest.skip(problem)
 
     name = f"evalset_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:

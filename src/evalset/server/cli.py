@@ -181,9 +181,11 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _lost_key_hint(args: argparse.Namespace) -> str:
-    where = f" --db {args.db}" if args.db else f" --data-dir {args.data_dir}" if args.data_dir else ""
-    if args.db and "@" in args.db:
-        where = " --db URL"  # never repeat a password
+    where = f" --data-dir {args.data_dir}" if args.data_dir else ""
+    if args.db:
+        from sqlalchemy.engine import make_url
+
+        where = f" --db '{make_url(args.db).render_as_string(hide_password=True)}'"  # never repeat a password
     return (
         f"Lost the first key? Make another: evalset{where} keys create --project default "
         "--scope project:read_datasets --scope project:write_datasets"

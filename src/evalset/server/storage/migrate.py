@@ -57,7 +57,9 @@ def migrate(db: Database) -> None:
     from alembic import command
 
     config = alembic_config(db)
-    with db.engine.connect() as conn:
+    # A write transaction (BEGIN IMMEDIATE on SQLite): servers starting together queue, and each finds
+    # the revision its predecessor left.
+    with db.engine.connect().execution_options(evalset_write=True) as conn:
         sqlite = conn.dialect.name == "sqlite"
         if sqlite:  # on the driver's connection: a pragma only takes effect outside a transaction
             conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]

@@ -85,7 +85,14 @@ def open_database(url: str, *, create: bool, where: str = "") -> Database:
 def _check_sqlite(path: Path, *, create: bool, where: str) -> None:
     if str(path) in ("", ":memory:"):
         return
-    if not path.exists() and not create:
+    try:
+        exists = path.exists()
+    except OSError as error:  # a folder on the way may not be entered
+        raise DatabaseProblem(
+            f"Cannot reach the database {path}: {error.strerror}. Choose a data directory this user can use "
+            "with --data-dir (EVALSET_DATA_DIR) or --db."
+        ) from None
+    if not exists and not create:
         raise DatabaseProblem(
             f"No evalset database at {path}{f' ({where})' if where else ''}. Point at the server's database "
             "with --db or --data-dir (EVALSET_DATABASE_URL, EVALSET_DATA_DIR), or create a new one here "
