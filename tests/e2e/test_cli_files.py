@@ -13,7 +13,6 @@ from pydantic_evals import Case, Dataset
 from pydantic_evals.evaluators import Contains, EqualsExpected, IsInstance
 
 from evalset import DatasetsClient, files
-from evalset.server.cli import main
 from tests.conftest import LiveServer
 from tests.sdk.conftest import seed_cases
 from tests.sdk.models import AnswerOutput, CaseMetadata, QuestionInput
@@ -26,18 +25,6 @@ def golden() -> Dataset[QuestionInput, AnswerOutput, CaseMetadata]:
     cases[0].evaluators = [Contains("Paris")]
     cases.append(Case(inputs=QuestionInput("Unnamed?", context="ctx"), metadata=CaseMetadata("misc", "hard", True)))
     return Typed(name="golden", cases=cases, evaluators=[EqualsExpected(), IsInstance("AnswerOutput")])
-
-
-@pytest.fixture
-def cli(live_server: LiveServer, key: str, capsys: pytest.CaptureFixture[str]):  # noqa: ANN201
-    """Run `evalset ...` in-process with --api-key/--base-url; returns (exit code, stdout, stderr)."""
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main([*argv, "--api-key", key, "--base-url", live_server.base_url])
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
 
 
 @pytest.mark.parametrize("suffix", [".yaml", ".json"])
@@ -89,7 +76,7 @@ def test_jsonl_and_csv_push_and_pull(cli, tmp_path: Path) -> None:  # noqa: ANN0
     assert len(lines) == 4 and lines[0].startswith('{"name": "capital-question", "inputs": {')
     assert json.loads(lines[0])["evaluators"] == [{"Contains": "Paris"}]  # the short form, as in YAML files
     rows = (tmp_path / "golden.csv").read_text().splitlines()
-    assert rows[0] == "name,inputs,metadata,expected_output,evaluators" and len(rows) == 5
+    assert rows[0] == "name,inputs,metadata,expected_output,evaluators,tags" and len(rows) == 5
 
 
 def test_a_hand_written_jsonl_file_is_pushed_with_its_stem_as_name(cli, tmp_path: Path) -> None:  # noqa: ANN001
@@ -110,11 +97,12 @@ def test_a_hand_written_jsonl_file_is_pushed_with_its_stem_as_name(cli, tmp_path
 def test_errors_are_one_readable_line(cli, tmp_path: Path) -> None:  # noqa: ANN001
     code, _, err = cli("pull", "missing", "-o", str(tmp_path / "x.yaml"))
     assert code == 1 and err.startswith("evalset pull: Dataset not found ('missing')")
+    assert "`evalset datasets list` shows" in err and "list_datasets()" not in err  # hints in CLI words
     code, _, err = cli("push", str(tmp_path / "nope.yaml"))
     assert code == 1 and "No such file" in err
     (tmp_path / "bad name.jsonl").write_text('{"inputs": 1}\n')
     code, _, err = cli("push", str(tmp_path / "bad name.jsonl"))
-    assert code == 1 and "Invalid dataset name 'bad name'" in err
+    assert code == 1 and "Invalid dataset name 'bad name'" in err and "choose a name with --name NAME" in err
     code, _, err = cli("pull", "x", "-o", str(tmp_path / "x.txt"))
     assert code == 1 and "Cannot tell the format" in err
 
@@ -131,7 +119,7 @@ def test_the_command_reads_key_and_url_from_the_environment(live_server: LiveSer
 
     env.pop("EVALSET_API_KEY")
     missing = subprocess.run([*command, "datasets", "list"], env=env, capture_output=True, text=True, timeout=120)
-    assert missing.returncode == 1 and "No evalset API key" in missing.stderr
+    assert missing.returncode == 1 and "no API key: pass --api-key KEY or set EVALSET_API_KEY" in missing.stderr
 
 
 def test_format_helpers_match_the_cli(tmp_path: Path) -> None:
