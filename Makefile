@@ -14,9 +14,10 @@ $(VENV)/.server: pyproject.toml
 $(VENV)/.dev: $(VENV)/.server tests/compat/requirements.txt tests/compat/requirements-deps.txt
 	$(PIP) -e '.[server,test,dev]'
 	# Logfire's own clients, for the wire-compatibility suite only (evalset never depends on them):
-	# logfire-sdk pins a certifi newer than the registry has, so it goes in without its dependencies.
-	$(PIP) --no-deps -r tests/compat/requirements.txt
-	$(PIP) -r tests/compat/requirements-deps.txt
+	# logfire-sdk pins a certifi newer than the registry has, so it goes in without its dependencies,
+	# and pip is told not to report that one known conflict (--no-warn-conflicts): it is harmless.
+	$(PIP) --no-warn-conflicts --no-deps -r tests/compat/requirements.txt
+	$(PIP) --no-warn-conflicts -r tests/compat/requirements-deps.txt
 	touch $@
 
 .PHONY: help install serve test lint format bench
@@ -29,6 +30,9 @@ serve: $(VENV)/.server ## set up and start the server on SQLite in ./.evalset (p
 	$(VENV)/bin/evalset serve
 
 test: $(VENV)/.dev ## set up and run the whole test suite (SQLite and the PostgreSQL on 127.0.0.1:5432)
+	@echo "make test: every server test runs on SQLite and on PostgreSQL. The PostgreSQL half needs a server on"
+	@echo "  127.0.0.1:5432 (user postgres, trust auth), or EVALSET_TEST_PG_URL=postgresql://USER:PASS@HOST:PORT/postgres;"
+	@echo "  when none answers, that half is skipped with a note (EVALSET_TEST_REQUIRE_PG=1, as in CI, fails instead)."
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev ## ruff and pyright
