@@ -202,8 +202,8 @@ def _pull(client: DatasetsClient, args: argparse.Namespace) -> int:
 
     fmt = files.file_format(args.output, args.format)
     with_tags = fmt in ("jsonl", "csv")
-    if sys.stderr.isatty():
-        sys.stderr.write(f"Downloading dataset {args.name!r}...\r")
+    status = f"Downloading dataset {args.name!r}..." if sys.stderr.isatty() else ""
+    sys.stderr.write(status)
     try:
         export = ops.export_dataset(args.name, None, as_of=args.as_of, include_tags=with_tags)
         data = client._send(export)  # pyright: ignore[reportPrivateUsage]
@@ -211,6 +211,8 @@ def _pull(client: DatasetsClient, args: argparse.Namespace) -> int:
         if args.as_of:
             _explain_as_of(client, args.name, args.as_of)
         raise
+    finally:
+        sys.stderr.write("\r" + " " * len(status) + "\r" if status else "")
     total = len(data["cases"])
     files.write_dataset_file(data, args.output, fmt=fmt, on_progress=Progress("Writing", total))
     if with_tags and (data.get("evaluators") or data.get("report_evaluators")):

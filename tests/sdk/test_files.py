@@ -93,7 +93,7 @@ def test_jsonl_and_csv_cells(tmp_path: Path) -> None:
     text = files.format_dataset(
         {"name": "x", "cases": [{"name": "s", "inputs": "123", "expected_output": None}]}, "csv"
     )
-    assert text == 'name,inputs,metadata,expected_output,evaluators\ns,"""123""",,,\n'
+    assert text == 'name,inputs,metadata,expected_output,evaluators,tags\ns,"""123""",,,,\n'
     assert files.parse_dataset(text, "csv")["cases"] == [{"name": "s", "inputs": "123"}]
 
 

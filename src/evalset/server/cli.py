@@ -118,10 +118,13 @@ def _settings(args: argparse.Namespace) -> Any:
         )
         if getattr(args, option, None) is not None
     }
+    from pydantic import ValidationError
+
     try:
         return Settings(**overrides)
-    except ValueError as exc:  # pydantic's ValidationError: a bad EVALSET_* value
-        raise Failure(f"invalid setting: {str(exc).splitlines()[1:3]}") from None
+    except ValidationError as exc:  # a bad EVALSET_* value
+        problems = [f"EVALSET_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()]
+        raise Failure(f"invalid setting {'; '.join(problems)}.") from None
 
 
 def _where(settings: Any, args: argparse.Namespace) -> str:
@@ -137,7 +140,7 @@ def _where(settings: Any, args: argparse.Namespace) -> str:
     return f"the default data dir ./.evalset, in the current folder {os.getcwd()}"
 
 
-def _open(args: argparse.Namespace, *, create: bool, announce: bool = True) -> Any:
+def _open(args: argparse.Namespace, *, create: bool, announce: bool = True, say: Callable[[str], None] = print) -> Any:
     """Settings and database of a server command, after printing which database it is (on stderr, so
     that scripts read stdout alone)."""
     from evalset.server.storage import setup
@@ -146,7 +149,7 @@ def _open(args: argparse.Namespace, *, create: bool, announce: bool = True) -> A
     url = settings.resolved_database_url()
     if announce:
         sys.stderr.write(f"Database: {setup.describe(url)}\n")
-    db = setup.open_database(url, create=create or args.create, where=_where(settings, args))
+    db = setup.open_database(url, create=create or args.create, where=_where(settings, args), announce=say)
     return settings, db
 
 
@@ -174,9 +177,10 @@ def _serve(args: argparse.Namespace) -> int:
     from evalset.server.logs import configure_logging, start_log
     from evalset.server.serve import serve
 
-    settings, db = _open(args, create=True, announce=False)  # serve's start-up lines name it
+    settings = _settings(args)
     configure_logging(settings.log_level, settings.log_format)
     start_log.info(f"evalset {__version__}", extra={"fields": {"version": __version__}})
+    _, db = _open(args, create=True, announce=False, say=start_log.info)  # serve's start-up lines name it
     return serve(settings, db, host=args.host, port=args.port, lost_key_hint=_lost_key_hint(args))
 
 

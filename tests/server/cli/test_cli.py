@@ -111,6 +111,8 @@ def test_unsupported_and_unreadable_urls(tmp_path: Path) -> None:
         evalset("keys", "list", db="mysql://u:p@localhost/x"), "'mysql'", "sqlite:///", "postgresql://"
     )
     assert_readable_failure(evalset("serve", db="not a url"), "Cannot read the database URL", "postgresql://")
+    bad_level = evalset("serve", "--data-dir", str(tmp_path), env={"EVALSET_LOG_LEVEL": "loud"})
+    assert_readable_failure(bad_level, "invalid setting EVALSET_LOG_LEVEL: Input should be 'debug'")
 
 
 def _free_port() -> int:
@@ -160,6 +162,9 @@ def test_a_missing_postgresql_database_is_explained_or_created_by_serve(pg_url: 
         try:
             with httpx.Client(base_url=server.base_url) as client:
                 assert client.get("/health").status_code == 200
+            assert (
+                f"Created the PostgreSQL database '{name}' on 127.0.0.1:5432." in (tmp_path / "serve.log").read_text()
+            )
         finally:
             stop_server(server)
     finally:

@@ -9,6 +9,7 @@ is wrong and what to do, never as a driver traceback.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,10 +61,12 @@ def describe(url: str) -> str:
     return "PostgreSQL " + parsed.set(drivername="postgresql").render_as_string(hide_password=True)
 
 
-def open_database(url: str, *, create: bool, where: str = "") -> Database:
+def open_database(
+    url: str, *, create: bool, where: str = "", announce: Callable[[str], None] | None = None
+) -> Database:
     """Connect to the database at `url`. With `create`, make what is missing (the SQLite file and its folder,
-    the PostgreSQL database when the user may); without, a missing database is a DatabaseProblem naming
-    where it was looked for (`where` says why there)."""
+    the PostgreSQL database when the user may, telling `announce`); without, a missing database is a
+    DatabaseProblem naming where it was looked for (`where` says why there)."""
     parsed = _parse(url)
     if parsed.get_backend_name() == "sqlite":
         _check_sqlite(Path(parsed.database or ""), create=create, where=where)
@@ -77,6 +80,8 @@ def open_database(url: str, *, create: bool, where: str = "") -> Database:
             if not create:
                 raise DatabaseProblem(_no_pg_database(parsed, "")) from None
             _create_pg_database(parsed)
+            if announce is not None:
+                announce(f"Created the PostgreSQL database {parsed.database!r} on {_pg_place(parsed)}.")
             return open_database(url, create=False)
         raise DatabaseProblem(_connect_failure(parsed, error)) from None
     return db
