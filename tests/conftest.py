@@ -58,6 +58,13 @@ def pytest_report_header(config: pytest.Config) -> str:
     return problem + (" CI requires it (EVALSET_TEST_REQUIRE_PG=1): those tests fail." if REQUIRE_PG else "")
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    problem = pg_unavailable()
+    if problem is not None and not REQUIRE_PG:
+        terminalreporter.write_sep("=", "PostgreSQL", yellow=True)
+        terminalreporter.write_line(problem)
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A brand-new PostgreSQL database for this test run (one per xdist worker), dropped afterwards."""
