@@ -119,8 +119,10 @@ def main(argv: list[str] | None = None) -> int:
                 admin.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
 
     sizes = {fmt: path.stat().st_size / 1e6 for fmt, path in sources.items()}
-    print(f"{args.cases:,} cases, {args.backend}, median of {args.reps}; file sizes: "
-          + ", ".join(f"{fmt} {size:.1f} MB" for fmt, size in sizes.items()))
+    print(
+        f"{args.cases:,} cases, {args.backend}, median of {args.reps}; file sizes: "
+        + ", ".join(f"{fmt} {size:.1f} MB" for fmt, size in sizes.items())
+    )
     print(f"{'command':<6} {'format':<6} {'wall s':>8} {'cli CPU s':>10} {'file step s':>12}")
     for direction in ("push", "pull"):
         medians = {}
