@@ -16,6 +16,7 @@ import argparse
 import os
 import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -112,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         process.terminate()
         process.wait(10)
+        shutil.rmtree(work, ignore_errors=True)
         if pg_name:
             import psycopg
 
