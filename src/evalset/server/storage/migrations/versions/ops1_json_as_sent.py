@@ -30,6 +30,8 @@ def _retype(to: str) -> None:
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         _retype("json")
+    # On SQLite this rebuilds the table: `migrate()` runs with foreign keys off, so rows referring to
+    # projects are not cascade-deleted by the rebuild's DROP TABLE.
     with op.batch_alter_table("projects") as batch:
         batch.alter_column("name", existing_type=sa.String(200), type_=sa.String(255), existing_nullable=False)
 
