@@ -177,7 +177,7 @@ def _connect_failure(parsed: URL, error: DBAPIError) -> str:
 def schema_state(db: Database) -> Schema:
     """The schema's revision; a DatabaseProblem when it is newer than this evalset knows."""
     schema = Schema(current_revision(db))
-    if schema.current is not None and schema.current not in known_revisions():
+    if not schema.ready and schema.current is not None and schema.current not in known_revisions():
         raise DatabaseProblem(
             f"The database's schema is at revision {schema.current!r}, newer than this evalset knows "
             f"(up to {HEAD_REVISION!r}): upgrade evalset (pip install -U 'evalset[server]') before using it."
