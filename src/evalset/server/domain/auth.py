@@ -11,6 +11,7 @@ __all__ = [
     "READ_DATASETS",
     "WRITE_DATASETS",
     "WRITE_TRACES",
+    "ADMIN",
     "SCOPES",
     "KEY_PREFIX",
     "Principal",
@@ -24,7 +25,9 @@ __all__ = [
 READ_DATASETS = "project:read_datasets"
 WRITE_DATASETS = "project:write_datasets"
 WRITE_TRACES = "project:write_traces"
-SCOPES = (READ_DATASETS, WRITE_DATASETS, WRITE_TRACES)
+ADMIN = "project:admin"
+"""Manage the project's API keys (the web UI's keys page); the admin password has it for every project."""
+SCOPES = (READ_DATASETS, WRITE_DATASETS, WRITE_TRACES, ADMIN)
 
 KEY_PREFIX = "evalset_"
 _LOOKUP_LEN = 12
@@ -32,9 +35,9 @@ _LOOKUP_LEN = 12
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: the key, its project and what it may do."""
+    """Who is calling: the key (None for the admin password's sessions), its project and what it may do."""
 
-    key_id: str
+    key_id: str | None
     key_name: str
     project_id: str
     scopes: frozenset[str]

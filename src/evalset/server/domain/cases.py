@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 __all__ = [
     "Actor",
@@ -21,6 +24,9 @@ __all__ = [
     "export_case",
     "public_case",
     "PUBLIC_FIELDS",
+    "SEARCH_FIELD_CHARS",
+    "search_text",
+    "search_pattern",
 ]
 
 CONTENT_FIELDS = ("inputs", "expected_output", "metadata", "evaluators")
@@ -163,3 +169,32 @@ def export_case(case: Mapping[str, Any], *, include_tags: bool = False) -> dict[
 def public_case(case: Mapping[str, Any]) -> dict[str, Any]:
     """The client-facing fields of a case record."""
     return {field: case[field] for field in PUBLIC_FIELDS}
+
+
+SEARCH_FIELD_CHARS = 1000
+"""How much of each field the case search looks at (the start of it)."""
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def search_text(case: Mapping[str, Any]) -> str:
+    """What a case search matches: the name, then the JSON text of inputs, expected output and metadata,
+    each cut to its first SEARCH_FIELD_CHARS characters, case-folded. Strings inside the JSON are
+    written without escapes for non-ASCII, so 'café' finds café."""
+    parts = [case.get("name") or ""]
+    for field in ("inputs", "expected_output", "metadata"):
+        value = case.get(field)
+        if value is None:
+            parts.append("")
+        elif isinstance(value, str):
+            parts.append(value[:SEARCH_FIELD_CHARS])
+        else:
+            parts.append(orjson.dumps(value).decode()[:SEARCH_FIELD_CHARS])
+    return _fold("\n".join(parts))
+
+
+def search_pattern(query: str) -> str:
+    """A search box's text folded the way search_text folds what it searches."""
+    return _fold(query.strip())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -16,7 +17,22 @@ from evalset.server.storage import Conn, Database, history
 from evalset.server.storage import cases as store
 from evalset.server.storage import datasets as dataset_store
 
-__all__ = ["create_cases", "import_cases", "get_case", "update_case", "delete_case", "restore_case", "open_case_list"]
+__all__ = [
+    "create_cases",
+    "import_cases",
+    "get_case",
+    "update_case",
+    "delete_case",
+    "restore_case",
+    "open_case_list",
+    "insert_new_cases",
+    "CasePage",
+    "page_cases",
+    "retag_cases",
+    "delete_cases",
+    "restore_version",
+    "check_case",
+]
 
 
 def _validate(dataset: dict[str, Any], items: Sequence[dict[str, Any]], *, single: bool = False) -> None:
@@ -68,16 +84,28 @@ def create_cases(
     db: Database, principal: Principal, ref: str, items: Sequence[dict[str, Any]], *, single: bool = False
 ) -> list[dict[str, Any]]:
     """Create cases, all or none. A name already used in the dataset is a 409."""
-    _check_unique_names(items)
     with db.write() as conn:
         dataset = dataset_store.get_dataset(conn, project_id=principal.project_id, ref=ref, for_write=True)
-        _validate(dataset, items, single=single)
-        names = [item["name"] for item in items if item.get("name") is not None]
-        if names:
-            taken = store.find_by_names(conn, dataset_id=dataset["id"], names=names)
-            if taken:
-                raise _name_conflict([n for n in names if n in taken], dataset["name"])
-        return _insert_new(conn, dataset, items, principal)
+        return insert_new_cases(conn, principal, dataset, items, single=single)
+
+
+def insert_new_cases(
+    conn: Conn, principal: Principal, dataset: dict[str, Any], items: Sequence[dict[str, Any]], *, single: bool = False
+) -> list[dict[str, Any]]:
+    """Within the caller's write transaction: check and add cases to a dataset (locked or just created)."""
+    _check_unique_names(items)
+    _validate(dataset, items, single=single)
+    names = [item["name"] for item in items if item.get("name") is not None]
+    if names:
+        taken = store.find_by_names(conn, dataset_id=dataset["id"], names=names)
+        if taken:
+            raise _name_conflict([n for n in names if n in taken], dataset["name"])
+    return _insert_new(conn, dataset, items, principal)
+
+
+def check_case(dataset: dict[str, Any], item: dict[str, Any]) -> list[Violation]:
+    """What is wrong with one case's data under the dataset's schemas ([] when valid); writes nothing."""
+    return validator_for_dataset(dataset).violations(item)
 
 
 @retry_on_contention
@@ -225,3 +253,101 @@ def open_case_list(
             conn, dataset_id=dataset["id"], tags=tags, tags_match=tags_match, limit=limit, offset=offset
         ),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CasePage:
+    """One page of a dataset's cases (see storage.cases.page_cases) and what the page shows around it."""
+
+    dataset: dict[str, Any]
+    rows: list[dict[str, Any]]
+    more_before: bool
+    more_after: bool
+    tags: list[tuple[str, int]]
+
+
+def page_cases(
+    db: Database,
+    principal: Principal,
+    ref: str,
+    *,
+    tags: Sequence[str] = (),
+    search: str = "",
+    after: int | None = None,
+    before: int | None = None,
+    limit: int = 50,
+) -> CasePage:
+    """A page of cases by keyset (after/before a position), filtered by tags (any) and search text."""
+    pattern = rules.search_pattern(search)
+    with db.read() as conn:
+        dataset = dataset_store.get_dataset(conn, project_id=principal.project_id, ref=ref)
+        rows, more = store.page_cases(
+            conn, dataset_id=dataset["id"], tags=tags, search=pattern, after=after, before=before, limit=limit
+        )
+        all_tags = dataset_store.list_tags(conn, dataset_id=dataset["id"])
+    if before is not None:
+        return CasePage(dataset, rows, more_before=more, more_after=True, tags=all_tags)
+    return CasePage(dataset, rows, more_before=after is not None, more_after=more, tags=all_tags)
+
+
+@retry_on_contention
+def retag_cases(
+    db: Database,
+    principal: Principal,
+    ref: str,
+    case_ids: Sequence[str],
+    *,
+    add: Sequence[str] = (),
+    remove: Sequence[str] = (),
+) -> int:
+    """Add and/or remove tags on many cases in one transaction (each changed case gets a new version).
+    Returns how many cases changed."""
+    actor, now = actor_of(principal), utcnow()
+    with db.write() as conn:
+        dataset = dataset_store.get_dataset(conn, project_id=principal.project_id, ref=ref, for_write=True)
+        current = store.get_cases(conn, dataset_id=dataset["id"], case_ids=case_ids)
+        replaced, updated = [], []
+        for case in current:
+            tags = [t for t in case["tags"] if t not in remove]
+            tags.extend(t for t in add if t not in tags)
+            if tags != case["tags"]:
+                replaced.append(case)
+                updated.append(rules.apply_patch(case, {"tags": tags}, actor=actor, now=now))
+        _write_updates(conn, replaced, updated)
+        return len(updated)
+
+
+@retry_on_contention
+def delete_cases(db: Database, principal: Principal, ref: str, case_ids: Sequence[str]) -> int:
+    """Delete many cases in one transaction (their history stays). Returns how many were deleted."""
+    actor, now = actor_of(principal), utcnow()
+    with db.write() as conn:
+        dataset = dataset_store.get_dataset(conn, project_id=principal.project_id, ref=ref, for_write=True)
+        found = store.get_cases(conn, dataset_id=dataset["id"], case_ids=case_ids)
+        for case in found:
+            history.record_delete(conn, case=case, actor=actor, at=now)
+            store.delete_case(conn, dataset_id=dataset["id"], case_id=case["id"])
+        dataset_store.add_case_count(conn, dataset_id=dataset["id"], delta=-len(found))
+        return len(found)
+
+
+_RESTORED_FIELDS = ("name", "inputs", "expected_output", "metadata", "evaluators", "tags")
+
+
+def restore_version(
+    db: Database, principal: Principal, ref: str, case_id: str, *, version: int, if_match: int | None = None
+) -> dict[str, Any]:
+    """Make a past version of a case its current content again (as a new version; a deleted case comes
+    back first). `if_match` is the current version the person saw: a stale one is refused (412)."""
+    from evalset.server.services.history import case_history
+
+    revisions = {r["version"]: r for r in case_history(db, principal, ref, case_id)}
+    wanted = revisions.get(version)
+    if wanted is None or wanted["op"] == "delete":
+        raise CaseNotFound()
+    latest = revisions[max(revisions)]
+    if latest["op"] == "delete":
+        restore_case(db, principal, ref, case_id)
+        if_match = latest["version"] + 1
+    patch = {field: wanted["state"][field] for field in _RESTORED_FIELDS}
+    return update_case(db, principal, ref, case_id, patch, if_match=if_match)

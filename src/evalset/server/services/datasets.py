@@ -8,13 +8,21 @@ from typing import Any
 from evalset.server.domain.auth import Principal
 from evalset.server.domain.cases import normalize_evaluators
 from evalset.server.domain.schemas import SCHEMA_FIELDS, CaseValidator, check_schema, summarize
-from evalset.server.errors import InvalidInput, Violation
+from evalset.server.errors import DatasetNotFound, InvalidInput, Violation
 from evalset.server.services._common import retry_on_contention, utcnow
 from evalset.server.storage import Database
 from evalset.server.storage import cases as case_store
 from evalset.server.storage import datasets as store
 
-__all__ = ["list_datasets", "get_dataset", "create_dataset", "update_dataset", "delete_dataset"]
+__all__ = [
+    "list_datasets",
+    "get_dataset",
+    "create_dataset",
+    "update_dataset",
+    "delete_dataset",
+    "search_datasets",
+    "name_available",
+]
 
 MAX_REPORTED_VIOLATIONS = 100
 _LIST_FIELDS = ("evaluators", "report_evaluators")
@@ -24,6 +32,22 @@ def list_datasets(db: Database, principal: Principal) -> list[Any]:
     """Dataset summaries, ready to serialise."""
     with db.read() as conn:
         return store.list_datasets(conn, project_id=principal.project_id)
+
+
+def search_datasets(db: Database, principal: Principal, search: str | None = None) -> list[dict[str, Any]]:
+    """Dataset summaries as records (for pages), by name; `search` keeps the names containing it."""
+    with db.read() as conn:
+        return store.list_dataset_rows(conn, project_id=principal.project_id, search=search)
+
+
+def name_available(db: Database, principal: Principal, name: str) -> bool:
+    """Whether no dataset of the project is called `name` (a create may still lose a race for it)."""
+    try:
+        with db.read() as conn:
+            found = store.get_dataset(conn, project_id=principal.project_id, ref=name)
+    except DatasetNotFound:
+        return True
+    return found["name"] != name
 
 
 def get_dataset(db: Database, principal: Principal, ref: str) -> dict[str, Any]:
@@ -38,7 +62,12 @@ def _check_schemas(fields: dict[str, Any]) -> None:
 
 
 @retry_on_contention
-def create_dataset(db: Database, principal: Principal, fields: dict[str, Any]) -> dict[str, Any]:
+def create_dataset(
+    db: Database, principal: Principal, fields: dict[str, Any], *, first_cases: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Create a dataset, with `first_cases` (validated against its schemas) in the same transaction."""
+    from evalset.server.services.cases import insert_new_cases
+
     _check_schemas(fields)
     now = utcnow()
     row: dict[str, Any] = {
@@ -64,6 +93,9 @@ def create_dataset(db: Database, principal: Principal, fields: dict[str, Any]) -
     with db.write() as conn:
         store.insert_dataset(conn, row=row)
         store.insert_revision(conn, dataset=row, op="create", at=now)
+        if first_cases:
+            insert_new_cases(conn, principal, row, first_cases)
+            row["case_count"] = len(first_cases)
     return row
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from typing import Any
 
 from evalset.server.domain import auth, names
-from evalset.server.errors import Forbidden, InvalidInput, Unauthorized
+from evalset.server.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from evalset.server.services._common import retry_on_contention, utcnow
-from evalset.server.storage import Conn, Database
+from evalset.server.storage import Conn, Contention, Database
 from evalset.server.storage import keys as store
 
 __all__ = [
@@ -22,6 +25,11 @@ __all__ = [
     "principal_for",
     "require_scope",
     "bootstrap",
+    "get_project",
+    "session_principal",
+    "admin_principal",
+    "server_secret",
+    "LAST_USED_RESOLUTION",
 ]
 
 
@@ -39,6 +47,15 @@ def _project(conn: Conn, name: str) -> dict[str, Any]:
         if problem:
             raise InvalidInput(f"Invalid project name {name!r}: {problem}.")
         project = store.insert_project(conn, id=str(uuid.uuid4()), name=name, now=utcnow())
+    return project
+
+
+def get_project(db: Database, *, id: str) -> dict[str, Any]:
+    """The project with this id; NotFound when there is none."""
+    with db.read() as conn:
+        project = store.get_project_by_id(conn, id=id)
+    if project is None:
+        raise NotFound("Project not found")
     return project
 
 
@@ -69,9 +86,9 @@ def create_key(db: Database, *, project: str, scopes: list[str], name: str | Non
     return new.secret, row
 
 
-def list_keys(db: Database, *, project: str | None = None) -> list[dict[str, Any]]:
+def list_keys(db: Database, *, project: str | None = None, project_id: str | None = None) -> list[dict[str, Any]]:
+    """Keys (never their secrets), oldest first: all, or those of the project named `project` / with `project_id`."""
     with db.read() as conn:
-        project_id = None
         if project is not None:
             found = store.get_project(conn, name=project)
             if found is None:
@@ -81,11 +98,12 @@ def list_keys(db: Database, *, project: str | None = None) -> list[dict[str, Any
 
 
 @retry_on_contention
-def revoke_key(db: Database, *, key: str) -> bool:
-    """Revoke by the key itself or by its lookup id (the 12 hex characters after `evalset_`)."""
+def revoke_key(db: Database, *, key: str, project_id: str | None = None) -> bool:
+    """Revoke by the key itself or by its lookup id (the 12 hex characters after `evalset_`), within
+    `project_id` when given. Sessions signed in with the key end with it (see session_principal)."""
     lookup = auth.split_key(key) or key
     with db.write() as conn:
-        return store.revoke_key(conn, lookup=lookup, now=utcnow())
+        return store.revoke_key(conn, lookup=lookup, now=utcnow(), project_id=project_id)
 
 
 def check_header(authorization: str | None) -> tuple[str, str]:
@@ -113,11 +131,66 @@ def principal_for(db: Database, key: str, lookup: str) -> auth.Principal:
         row = store.find_key(conn, lookup=lookup)
     if row is None or not auth.key_matches(key, row["secret_hash"]):
         raise Unauthorized("Invalid API key.")
+    return _active(db, row)
+
+
+def session_principal(db: Database, *, key_id: str) -> auth.Principal:
+    """The principal of a web session signed in with the key `key_id`, checked afresh on every request,
+    so a session ends the moment its key is revoked."""
+    with db.read() as conn:
+        row = store.find_key_by_id(conn, id=key_id)
+    if row is None:
+        raise Unauthorized("The API key this session signed in with no longer exists; sign in again.")
+    return _active(db, row)
+
+
+def admin_principal(db: Database, *, project_id: str) -> auth.Principal:
+    """The principal of an admin-password session working in a project: every scope, no key."""
+    project = get_project(db, id=project_id)
+    return auth.Principal(key_id=None, key_name="admin", project_id=project["id"], scopes=frozenset(auth.SCOPES))
+
+
+def _active(db: Database, row: dict[str, Any]) -> auth.Principal:
     if row["revoked_at"] is not None:
         raise Unauthorized("This API key has been revoked.")
+    _note_use(db, row)
     return auth.Principal(
         key_id=row["id"], key_name=row["name"], project_id=row["project_id"], scopes=frozenset(row["scopes"].split())
     )
+
+
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+"""A key's `last_used_at` moves at most this often, so authenticating is not a write per request."""
+_touches = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evalset-key-use")
+
+
+def _note_use(db: Database, row: dict[str, Any]) -> None:
+    now = utcnow()
+    last: datetime | None = row.get("last_used_at")
+    if last is not None and now - last < LAST_USED_RESOLUTION:
+        return
+    # Off the request's path: on SQLite the write would queue behind a long import.
+    _touches.submit(_touch, db, row["id"], now)
+
+
+def _touch(db: Database, key_id: str, now: datetime) -> None:
+    try:
+        with db.write() as conn:
+            store.touch_key(conn, id=key_id, now=now, older_than=now - LAST_USED_RESOLUTION)
+    except Contention:  # busy: the next request a minute on records the use
+        pass
+
+
+@retry_on_contention
+def server_secret(db: Database, *, name: str) -> str:
+    """A random secret stored in the database under `name`, created on first use: every server process
+    on the database reads the same one (session signing keys)."""
+    with db.write() as conn:
+        value = store.get_setting(conn, name=name)
+        if value is None:  # a concurrent first start inserts too: the loser re-runs and reads the winner's
+            value = secrets.token_urlsafe(48)
+            store.insert_setting(conn, name=name, value=value)
+        return value
 
 
 def require_scope(principal: auth.Principal, scope: str) -> None:

@@ -8,10 +8,10 @@ from typing import Any, Literal
 from sqlalchemy import Connection, Select, bindparam, delete, distinct, func, select, update
 from typing_extensions import Unpack
 
-from evalset.server.domain.cases import PUBLIC_FIELDS
+from evalset.server.domain.cases import PUBLIC_FIELDS, search_text
 from evalset.server.domain.names import looks_like_uuid
 from evalset.server.storage._util import chunks, first_record, records
-from evalset.server.storage.engine import STREAM_BATCH, Contention, bulk_insert, json_row, json_rows
+from evalset.server.storage.engine import STREAM_BATCH, Contention, bulk_insert, json_row, json_rows, json_text
 from evalset.server.storage.tables import case_tags, cases
 
 __all__ = [
@@ -27,6 +27,9 @@ __all__ = [
     "filter_cases",
     "case_columns",
     "iter_export_json",
+    "page_cases",
+    "get_cases",
+    "PREVIEW_CHARS",
 ]
 
 CASE_FIELDS = PUBLIC_FIELDS
@@ -69,8 +72,9 @@ def insert_cases(conn: Connection, *, rows: Sequence[dict[str, Any]], op: str = 
     with `seq` in the records, they take back those places in the dataset (restores)."""
     if not rows:
         return
-    fields = [*CASE_FIELDS, *(("seq",) if "seq" in rows[0] else ())]
-    bulk_insert(conn, cases, rows, columns=fields, constants={"last_op": op})
+    fields = [*CASE_FIELDS, *(("seq",) if "seq" in rows[0] else ()), "search_text"]
+    stored = [{**row, "search_text": search_text(row)} for row in rows]  # the callers' records stay public
+    bulk_insert(conn, cases, stored, columns=fields, constants={"last_op": op})
     _insert_tags(conn, rows)
 
 
@@ -92,10 +96,10 @@ def update_cases(conn: Connection, *, rows: Sequence[dict[str, Any]], expected_v
     statement = (
         update(cases)
         .where(cases.c.id == bindparam("_id"), cases.c.version == bindparam("_expected"))
-        .values({f: bindparam(f) for f in _WRITE_FIELDS})
+        .values({f: bindparam(f) for f in (*_WRITE_FIELDS, "search_text")})
     )
     params = [
-        {**{f: row[f] for f in _WRITE_FIELDS}, "_id": row["id"], "_expected": expected}
+        {**{f: row[f] for f in _WRITE_FIELDS}, "search_text": search_text(row), "_id": row["id"], "_expected": expected}
         for row, expected in zip(rows, expected_versions, strict=True)
     ]
     if conn.execute(statement, params).rowcount != len(rows):
@@ -166,3 +170,66 @@ def iter_export_json(conn: Connection, *, dataset_id: str, include_tags: bool = 
 def case_columns() -> list[Any]:
     """The columns of a case as clients see it, in PUBLIC_FIELDS order (for json_row)."""
     return list(_columns)
+
+
+PREVIEW_CHARS = 300
+"""How much of a case's inputs and expected output a page of cases shows (the start of their JSON)."""
+
+
+def _preview(conn: Connection, column: Any) -> Any:
+    return func.substr(json_text(conn, column), 1, PREVIEW_CHARS)
+
+
+def page_cases(
+    conn: Connection,
+    *,
+    dataset_id: str,
+    tags: Sequence[str] | None = None,
+    search: str | None = None,
+    after: int | None = None,
+    before: int | None = None,
+    limit: int = 50,
+) -> tuple[list[dict[str, Any]], bool]:
+    """One page of a dataset's cases for the web UI, in creation order, by keyset: the `limit` cases after
+    position `after` (or, with `before`, the `limit` cases just before it). Each row has previews of
+    inputs and expected output instead of the full values. Returns the rows and whether more lie
+    beyond them in the direction read. `search` is matched against `search_text` (see the domain rule).
+
+    Keyset paging reads one index range of (dataset_id, seq) per page, however deep the page.
+    """
+    query = select(
+        cases.c.id,
+        cases.c.seq,
+        cases.c.name,
+        _preview(conn, cases.c.inputs).label("inputs_preview"),
+        _preview(conn, cases.c.expected_output).label("expected_output_preview"),
+        cases.c.tags,
+        cases.c.updated_at,
+        cases.c.updated_by_name,
+        cases.c.version,
+    )
+    query = filter_cases(query, dataset_id=dataset_id, tags=tags)
+    if search:
+        query = query.where(cases.c.search_text.contains(search, autoescape=True))
+    if before is not None:
+        query = query.where(cases.c.seq < before).order_by(cases.c.seq.desc())
+    else:
+        if after is not None:
+            query = query.where(cases.c.seq > after)
+        query = query.order_by(cases.c.seq)
+    rows = list(records(conn.execute(query.limit(limit + 1))))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if before is not None:
+        rows.reverse()
+    return rows, more
+
+
+def get_cases(conn: Connection, *, dataset_id: str, case_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The stored records (as get_case) of those of `case_ids` that exist in the dataset, in dataset order."""
+    wanted = [c for c in dict.fromkeys(case_ids) if looks_like_uuid(c)]
+    found: list[dict[str, Any]] = []
+    for part in chunks(wanted):
+        query = select(*_record_columns).where(cases.c.dataset_id == dataset_id, cases.c.id.in_(part))
+        found.extend(records(conn.execute(query)))
+    return sorted(found, key=lambda row: row["seq"])

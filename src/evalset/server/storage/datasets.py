@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, func, select, update
 
 from evalset.server.domain.names import looks_like_uuid
 from evalset.server.errors import Conflict, DatasetNotFound
-from evalset.server.storage._util import first_record
+from evalset.server.storage._util import first_record, records
 from evalset.server.storage.engine import json_row, json_rows
-from evalset.server.storage.tables import dataset_revisions, datasets
+from evalset.server.storage.tables import case_tags, dataset_revisions, datasets
 
 __all__ = [
     "SUMMARY_FIELDS",
@@ -23,6 +23,8 @@ __all__ = [
     "add_case_count",
     "insert_revision",
     "revision_as_of",
+    "list_dataset_rows",
+    "list_tags",
 ]
 
 SUMMARY_FIELDS = (
@@ -45,6 +47,26 @@ def list_datasets(conn: Connection, *, project_id: str) -> list[Any]:
     """Summaries as the JSON the API returns (orjson fragments built by the database), by name."""
     query = select(json_row(conn, _summary_columns)).where(datasets.c.project_id == project_id)
     return list(json_rows(conn, query.order_by(datasets.c.name)))
+
+
+def list_dataset_rows(conn: Connection, *, project_id: str, search: str | None = None) -> list[dict[str, Any]]:
+    """Summaries as Python records (for pages), by name; `search` keeps names containing it (any case)."""
+    query = select(*_summary_columns).where(datasets.c.project_id == project_id)
+    if search:
+        query = query.where(func.lower(datasets.c.name).contains(search.lower(), autoescape=True))
+    return list(records(conn.execute(query.order_by(datasets.c.name))))
+
+
+def list_tags(conn: Connection, *, dataset_id: str, limit: int = 100) -> list[tuple[str, int]]:
+    """The tags used in a dataset with how many cases carry each, by name (from the tag index)."""
+    query = (
+        select(case_tags.c.tag, func.count())
+        .where(case_tags.c.dataset_id == dataset_id)
+        .group_by(case_tags.c.tag)
+        .order_by(case_tags.c.tag)
+        .limit(limit)
+    )
+    return [(tag, count) for tag, count in conn.execute(query)]
 
 
 def get_dataset(conn: Connection, *, project_id: str, ref: str, for_write: bool = False) -> dict[str, Any]:

@@ -40,6 +40,7 @@ __all__ = [
     "dataset_revisions",
     "experiments",
     "experiment_cases",
+    "server_settings",
 ]
 
 
@@ -112,6 +113,7 @@ api_keys = Table(
     Column("scopes", String(500), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("revoked_at", UTCDateTime(), nullable=True),
+    Column("last_used_at", UTCDateTime(), nullable=True),  # moved at most once a minute (services.keys)
 )
 
 datasets = Table(
@@ -160,6 +162,9 @@ cases = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("updated_by", ID, nullable=True),
     Column("updated_by_name", String(200), nullable=True),
+    # What the web UI's case search matches (domain.cases.search_text): lowercased, bounded, plain text,
+    # so a search scans short strings instead of rendering JSON per row.
+    Column("search_text", Text, nullable=True),
     UniqueConstraint("dataset_id", "name"),
     Index(None, "dataset_id", "seq"),
 )
@@ -283,4 +288,12 @@ experiment_cases = Table(
     UniqueConstraint("experiment_id", "name"),
     Index(None, "experiment_id", "seq"),
     Index(None, "trace_id", "span_id"),  # a case span's result, for the spans of its evaluators
+
+# Per-server values every process must share (the session signing secret), so several server
+# processes behind a load balancer accept each other's sessions.
+server_settings = Table(
+    "server_settings",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
 )
