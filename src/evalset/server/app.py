@@ -95,6 +95,7 @@ def _document_json_bodies(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
     """Build the application: connect, migrate, mount the API. Tests inject their own settings or database."""
     from evalset.server.api import v1
+    from evalset.server.web import install_web
 
     settings = settings or Settings()
     database = db or Database(settings.resolved_database_url())
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.state.settings = settings
     install_handlers(app)
     app.include_router(v1.router)
+    install_web(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(TrailingSlash)
     app.add_middleware(AccessLog)  # outermost: every response is logged, 413s from BodyLimit included

@@ -176,8 +176,16 @@ def _request_error_detail(errors: list[dict[str, Any]], violations: list[Violati
     return f"Invalid request body: {where}: {violation['message']}{tail}."
 
 
+def _for_pages(request: Any) -> bool:
+    """Browser routes (everything but the JSON API and its docs) get pages, when the web UI is installed."""
+    path: str = request.url.path
+    api = path.startswith(("/v1/", "/openapi.json", "/docs", "/redoc", "/health")) or path == "/v1"
+    return not api and hasattr(request.app.state, "render_error")
+
+
 def install_handlers(app: Any) -> None:
-    """Map every error to a JSON body `{"detail": ...}` with the right status; never HTML or plain text."""
+    """Map every error to a JSON body `{"detail": ...}` with the right status; never HTML or plain text.
+    On browser routes, the web UI's `app.state.render_error(request, error)` renders a page or fragment."""
     import orjson
     from fastapi.exceptions import RequestValidationError
     from starlette.exceptions import HTTPException
@@ -187,23 +195,35 @@ def install_handlers(app: Any) -> None:
     def respond(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
         return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
 
-    async def domain_error(_: Request, exc: Exception) -> Response:
+    async def domain_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, EvalsetError)
+        if _for_pages(request):
+            return await request.app.state.render_error(request, exc)
         return respond(exc.status_code, exc.body(), exc.headers())
 
-    async def request_error(_: Request, exc: Exception) -> Response:
+    async def request_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         errors = [dict(e) for e in exc.errors()]
         violations = _violations_from_pydantic(errors, getattr(exc, "body", None))
-        return respond(422, {"detail": _request_error_detail(errors, violations), "errors": violations})
+        detail = _request_error_detail(errors, violations)
+        if _for_pages(request):
+            return await request.app.state.render_error(request, InvalidInput(detail, violations))
+        return respond(422, {"detail": detail, "errors": violations})
 
-    async def http_error(_: Request, exc: Exception) -> Response:
+    async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if _for_pages(request):
+            error = EvalsetError(detail)
+            error.status_code = exc.status_code  # type: ignore[misc]
+            return await request.app.state.render_error(request, error)
         return respond(exc.status_code, {"detail": detail})
 
-    async def unexpected(_: Request, exc: Exception) -> Response:
-        return respond(500, {"detail": f"Internal server error ({type(exc).__name__}); see the server log."})
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        detail = f"Internal server error ({type(exc).__name__}); see the server log."
+        if _for_pages(request):
+            return await request.app.state.render_error(request, EvalsetError(detail))
+        return respond(500, {"detail": detail})
 
     app.add_exception_handler(EvalsetError, domain_error)
     app.add_exception_handler(RequestValidationError, request_error)

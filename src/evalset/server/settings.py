@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(default=Path(".evalset"), description="Where the embedded SQLite database lives.")
     max_body_bytes: int = Field(default=32 * MIB, gt=0, description="Largest accepted request body; larger gets 413.")
+    admin_password: SecretStr | None = Field(
+        default=None, description="Password of the web UI's admin sign-in (every project, every scope)."
+    )
+    admin_password_file: Path | None = Field(default=None, description="A file holding the admin password.")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = Field(
@@ -40,3 +44,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'evalset.db').resolve()}"
+
+    def resolved_admin_password(self) -> str | None:
+        """The admin password: from admin_password_file (first line) if set, else admin_password, else None."""
+        if self.admin_password_file is not None:
+            text = self.admin_password_file.read_text(encoding="utf-8").strip()
+            return text or None
+        if self.admin_password is not None:
+            return self.admin_password.get_secret_value() or None
+        return None

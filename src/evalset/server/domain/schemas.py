@@ -15,7 +15,7 @@ import jsonschema_rs
 
 from evalset.server.errors import InvalidInput, Violation, json_pointer
 
-__all__ = ["SCHEMA_FIELDS", "check_schema", "CaseValidator", "validator_for_dataset", "summarize"]
+__all__ = ["SCHEMA_FIELDS", "check_schema", "CaseValidator", "validator_for_dataset", "summarize", "infer_schema"]
 
 SCHEMA_FIELDS: dict[str, str] = {
     "inputs": "input_schema",
@@ -133,3 +133,27 @@ def summarize(violations: list[Violation], *, action: str = "Case data does not 
     more = len(violations) - 1
     tail = f" (and {more} more violation{'s' if more > 1 else ''}, listed in 'errors')" if more else ""
     return f"{action}: {_where(first)}: {first['message']}{tail}."
+
+
+def infer_schema(example: Any) -> dict[str, Any]:
+    """A JSON Schema proposed from one example value: its types, with every key of an object required
+    and an array's items shaped like its first item. A starting point to edit, not a final answer."""
+    if isinstance(example, bool):
+        return {"type": "boolean"}
+    if isinstance(example, int):
+        return {"type": "integer"}
+    if isinstance(example, float):
+        return {"type": "number"}
+    if isinstance(example, str):
+        return {"type": "string"}
+    if example is None:
+        return {"type": "null"}
+    if isinstance(example, list):
+        return {"type": "array", "items": infer_schema(example[0]) if example else {}}
+    if isinstance(example, dict):
+        return {
+            "type": "object",
+            "properties": {key: infer_schema(value) for key, value in example.items()},
+            "required": list(example),
+        }
+    raise TypeError(f"not a JSON value: {type(example).__name__}")

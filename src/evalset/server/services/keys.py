@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from evalset.server.domain import auth, names
+from evalset.server.domain.names import looks_like_uuid
 from evalset.server.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from evalset.server.services._common import retry_on_contention, utcnow
 from evalset.server.storage import Conn, Contention, Database
@@ -52,8 +53,10 @@ def _project(conn: Conn, name: str) -> dict[str, Any]:
 
 def get_project(db: Database, *, id: str) -> dict[str, Any]:
     """The project with this id; NotFound when there is none."""
-    with db.read() as conn:
-        project = store.get_project_by_id(conn, id=id)
+    project = None
+    if looks_like_uuid(id):
+        with db.read() as conn:
+            project = store.get_project_by_id(conn, id=id)
     if project is None:
         raise NotFound("Project not found")
     return project

@@ -1,0 +1,69 @@
+"""The web UI at `/`: server-rendered pages over the same services as the JSON API.
+
+```
+web/
+  session.py     signed session cookie, CSRF, the Visitor (who is signed in, what they may do)
+  render.py      the Jinja2 environment; a page, or one block of it as a fragment
+  caseform.py    the case form component: JSON Schema -> fields, form -> JSON, errors -> fields
+  upload.py      CSV / JSONL upload: columns, mapping, every row checked before anything is written
+  routes/        thin page routes (auth, datasets, cases, upload, keys)
+  templates/     base.html (layout and navigation), one template per page, _macros.html components
+  static/        style.css (one stylesheet on CSS custom properties), app.js (small enhancements)
+```
+Every page works without JavaScript; app.js adds in-place updates (fragments), live validation,
+select-all and copy buttons. A new section adds its routes and an entry to `render.NAV`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
+
+__all__ = ["install_web"]
+
+STATIC = Path(__file__).parent / "static"
+
+
+def install_web(app: FastAPI) -> None:
+    """Mount the pages, the static files and the page renderer of errors on `app`."""
+    from evalset.server.web import routes
+    from evalset.server.web.session import signer_for
+
+    app.state.web_signer = signer_for(app.state.db)
+    app.state.render_error = render_error
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for router in routes.ROUTERS:
+        app.include_router(router, include_in_schema=False)
+
+
+async def render_error(request: Request, error: Any) -> Response:
+    """A domain error on a browser route: sign-in for 401, else an error page (or its fragment)."""
+    from evalset.server.errors import Unauthorized
+    from evalset.server.web.render import fragment, page, redirect, wants_fragment
+    from evalset.server.web.session import _visitor
+
+    visitor = await _visitor(request)
+    if isinstance(error, Unauthorized):
+        signed_in = visitor.signed_in
+        visitor.sign_out()
+        if signed_in or request.url.path != "/":
+            visitor.data["notice"] = error.detail
+        response = redirect(visitor, "/signin", next=_next(request))
+        if wants_fragment(request):
+            response.headers["HX-Redirect"] = response.headers["location"]
+        return response
+    context = {"error": error, "status": error.status_code, "errors": getattr(error, "errors", [])}
+    if wants_fragment(request):
+        return fragment(visitor, "error.html", "error", status_code=error.status_code, **context)
+    return page(visitor, "error.html", status_code=error.status_code, **context)
+
+
+def _next(request: Request) -> str | None:
+    if request.method != "GET" or request.url.path in ("/", "/signin"):
+        return None
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")

@@ -1,0 +1,96 @@
+// evalset: small enhancements over pages that work without JavaScript. Requests made here carry
+// htmx's header (HX-Request: true), so the server answers with a fragment: a block of the page.
+"use strict";
+
+function post(url, body) {
+  return fetch(url, { method: "POST", body, headers: { "HX-Request": "true" }, credentials: "same-origin" });
+}
+
+function followRedirect(response) {
+  const target = response.headers.get("HX-Redirect");
+  if (target) { window.location.assign(target); return true; }
+  return false;
+}
+
+// A row's Delete button (inside the bulk form): delete in place and remove the row at once.
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest("button[data-remove]");
+  if (!button) return;
+  event.preventDefault();
+  const body = new FormData();
+  body.append("csrf_token", button.form.elements.csrf_token.value);
+  button.disabled = true;
+  const response = await post(button.getAttribute("formaction"), body);
+  if (followRedirect(response)) return;
+  if (response.ok) {
+    document.querySelector(button.dataset.remove)?.remove();
+  } else {
+    button.disabled = false;
+    document.open(); document.write(await response.text()); document.close();
+  }
+});
+
+// Forms asking for a confirmation first (revoking a key).
+document.addEventListener("submit", (event) => {
+  const message = event.target.dataset.confirm;
+  if (message && !window.confirm(message)) event.preventDefault();
+});
+
+// Select all rows.
+document.addEventListener("change", (event) => {
+  if (!event.target.matches("[data-select-all]")) return;
+  for (const box of event.target.form.querySelectorAll('input[name="case_id"]')) box.checked = event.target.checked;
+});
+
+// Copy buttons.
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest("button[data-copy]");
+  if (!button) return;
+  const field = document.querySelector(button.dataset.copy);
+  field.select();
+  try { await navigator.clipboard.writeText(field.value); } catch { document.execCommand("copy"); }
+  button.textContent = "Copied";
+});
+
+// JSON editors: report a syntax error beside the field while typing, and block submitting it.
+function checkJson(area) {
+  const slot = document.getElementById(area.id + "-error");
+  let message = "";
+  if (area.value.trim() !== "") {
+    try { JSON.parse(area.value); } catch (error) { message = "Invalid JSON: " + error.message; }
+  }
+  area.setCustomValidity(message);
+  if (slot && (message || slot.dataset.jsonError)) {
+    slot.textContent = message; slot.hidden = !message; slot.dataset.jsonError = message ? "1" : "";
+  }
+  area.toggleAttribute("aria-invalid", Boolean(message));
+}
+document.addEventListener("input", (event) => {
+  if (event.target.matches("textarea[data-json]")) checkJson(event.target);
+});
+
+// Case forms: ask the server to check the whole form as fields change (schema errors beside fields).
+let pending = null;
+document.addEventListener("change", (event) => {
+  const form = event.target.closest("form[data-validate]");
+  if (!form) return;
+  clearTimeout(pending);
+  pending = setTimeout(() => validate(form), 250);
+});
+
+async function validate(form) {
+  const response = await post(form.dataset.validate, new FormData(form));
+  if (followRedirect(response) || !response.ok) return;
+  const doc = new DOMParser().parseFromString(await response.text(), "text/html");
+  const found = new Map();
+  for (const p of doc.querySelectorAll("template#validation, #validation")) {
+    for (const item of (p.content || p).querySelectorAll("[data-for]")) found.set(item.dataset.for, item.textContent);
+  }
+  for (const slot of form.querySelectorAll("[data-error-for]")) {
+    const message = found.get(slot.dataset.errorFor) || "";
+    slot.textContent = message;
+    slot.hidden = !message;
+    const input = form.querySelector(`[aria-describedby~="${slot.id}"]`);
+    if (input) input.toggleAttribute("aria-invalid", Boolean(message));
+  }
+}
