@@ -76,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default=None, help="interface to bind (default 127.0.0.1; 0.0.0.0 for all)")
     serve.add_argument("--port", type=int, default=None, help="port (default 8000; 0 picks a free one)")
+    serve.add_argument(
+        "--admin-password-file",
+        default=None,
+        metavar="PATH",
+        help="file holding the web UI's admin password (or set $EVALSET_ADMIN_PASSWORD)",
+    )
 
     commands.add_parser("migrate", parents=server, help="create or upgrade the database schema, then exit" + needs)
     backup = commands.add_parser("backup", parents=server, help="copy a live SQLite database to a file" + needs)
@@ -178,6 +184,13 @@ def _serve(args: argparse.Namespace) -> int:
     from evalset.server.serve import serve
 
     settings = _settings(args)
+    if args.admin_password_file:
+        from pathlib import Path
+
+        settings.admin_password_file = Path(args.admin_password_file)
+        if settings.resolved_admin_password() is None:
+            print(f"The admin password file {args.admin_password_file} is empty.", file=sys.stderr)
+            return 2
     configure_logging(settings.log_level, settings.log_format)
     start_log.info(f"evalset {__version__}", extra={"fields": {"version": __version__}})
     _, db = _open(args, create=True, announce=False, say=start_log.info)  # serve's start-up lines name it

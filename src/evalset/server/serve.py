@@ -58,11 +58,13 @@ def serve(settings: Settings, db: Database, *, host: str | None, port: int | Non
     gc.freeze()
     url = f"http://{host}:{sock.getsockname()[1]}"
     if first_key:
-        start_log.info("Created project 'default' and its first API key (shown only this once):")
+        start_log.info("Created project 'default' and its first API key (shown only this once; it signs in to the web UI):")
         start_log.info(first_key)
     else:
         start_log.info(lost_key_hint)
     start_log.info(f"evalset is serving at {url}  (API docs: {url}/docs)", extra={"fields": {"url": url}})
+    admin = " or the admin password" if settings.resolved_admin_password() else ""
+    start_log.info(f"Web UI: {url}/  (sign in with an API key{admin})", extra={"fields": {"web_url": url + "/"}})
     config = uvicorn.Config(app, log_config=None, access_log=False, server_header=False)
     uvicorn.Server(config).run(sockets=[sock])
     return 0

@@ -202,10 +202,9 @@ def require_scope(principal: auth.Principal, scope: str) -> None:
 
 
 def bootstrap(db: Database) -> str | None:
-    """On an empty database: create project `default` and a read+write key, and return that key once."""
+    """On an empty database: create project `default` and a key with every scope (it signs in to the
+    web UI and may make more keys there), and return that key once."""
     if list_projects(db):
         return None
-    secret, _ = create_key(
-        db, project="default", scopes=[auth.READ_DATASETS, auth.WRITE_DATASETS, auth.WRITE_TRACES], name="first key"
-    )
+    secret, _ = create_key(db, project="default", scopes=list(auth.SCOPES), name="first key")
     return secret

@@ -58,6 +58,7 @@ class Field:
     error: str = ""
     schema: Any = None  # the resolved node (arrays build new items from its `items`)
     root: Any = None  # the schema document, for `$ref`s of items added later
+    html_required: bool = False  # required, and so are all its enclosing objects (the browser checks it)
 
 
 @dataclass
@@ -193,7 +194,15 @@ def _constraints(node: Mapping[str, Any], kind: str) -> dict[str, Any]:
 
 
 def _field(
-    name: str, label: str, node: Any, root: Mapping[str, Any], value: Any, *, required: bool, depth: int = 0
+    name: str,
+    label: str,
+    node: Any,
+    root: Mapping[str, Any],
+    value: Any,
+    *,
+    required: bool,
+    depth: int = 0,
+    within_optional: bool = False,
 ) -> Field:
     node, nullable = _resolve(node, root)
     kind = _kind(node) if depth < _MAX_DEPTH else "json"
@@ -210,6 +219,8 @@ def _field(
         schema=node,
         root=root,
     )
+    made.html_required = required and not nullable and not within_optional
+    inner_optional = within_optional or not made.html_required
     if kind == "enum":
         choices = schema_node["enum"] if "enum" in schema_node else [schema_node["const"]]
         made.options = [(json.dumps(c), c if isinstance(c, str) else json.dumps(c)) for c in choices]
@@ -227,13 +238,23 @@ def _field(
                 current.get(key, _ABSENT),
                 required=key in needed,
                 depth=depth + 1,
+                within_optional=inner_optional,
             )
             for key, sub in props.items()
         ]
     elif kind == "array":
         items = value if isinstance(value, list) else []
         made.children = [
-            _field(f"{name}/{i}", f"Item {i + 1}", schema_node["items"], root, item, required=True, depth=depth + 1)
+            _field(
+                f"{name}/{i}",
+                f"Item {i + 1}",
+                schema_node["items"],
+                root,
+                item,
+                required=True,
+                depth=depth + 1,
+                within_optional=inner_optional,
+            )
             for i, item in enumerate(items)
         ]
     else:
@@ -282,13 +303,18 @@ class _Reader:
     def read(self, node: Field) -> Any:
         """The value of `node` from the form, _ABSENT when left empty (errors collected on the way)."""
         if node.kind == "object":
+            before = dict(self.errors)
             result = {}
             for child in node.children:
                 value = self.read(child)
                 if value is not _ABSENT:
                     result[child.name.rsplit("/", 1)[1].replace("~1", "/").replace("~0", "~")] = value
-            if not result and not node.required:
+            if not result and not node.required:  # an optional object left empty: absent, its fields not required
+                self.errors = before
                 return _ABSENT
+            if not result and node.nullable:
+                self.errors = before
+                return None
             return result
         if node.kind == "array":
             items = [self.read(child) for child in node.children]

@@ -105,5 +105,6 @@ def redirect(visitor: Visitor, path: str, *, notice: str | None = None, **query:
     if notice:
         visitor.data["notice"] = notice
         visitor.changed = True
-    target = path + ("?" + urlencode({k: v for k, v in query.items() if v is not None}) if query else "")
+    query = {k: v for k, v in query.items() if v is not None}
+    target = path + ("?" + urlencode(query) if query else "")
     return visitor.save(RedirectResponse(target, status_code=303))

@@ -133,6 +133,7 @@ def dataset_page(
         visitor.db, visitor.principal(), ds, tags=tag, search=q, after=after, before=before, limit=PAGE_SIZE
     )
     context = {"p": result, "q": q, "tags": tag, "section": "datasets", "base_url": base_url(visitor)}
+    context["page_size"] = PAGE_SIZE
     if wants_fragment(visitor.request):
         return fragment(visitor, "dataset.html", "cases", **context)
     return page(visitor, "dataset.html", **context)

@@ -63,7 +63,7 @@ function checkJson(area) {
   if (slot && (message || slot.dataset.jsonError)) {
     slot.textContent = message; slot.hidden = !message; slot.dataset.jsonError = message ? "1" : "";
   }
-  area.toggleAttribute("aria-invalid", Boolean(message));
+  if (message) area.setAttribute("aria-invalid", "true"); else area.removeAttribute("aria-invalid");
 }
 document.addEventListener("input", (event) => {
   if (event.target.matches("textarea[data-json]")) checkJson(event.target);
@@ -91,6 +91,6 @@ async function validate(form) {
     slot.textContent = message;
     slot.hidden = !message;
     const input = form.querySelector(`[aria-describedby~="${slot.id}"]`);
-    if (input) input.toggleAttribute("aria-invalid", Boolean(message));
+    if (input && message) input.setAttribute("aria-invalid", "true"); else if (input) input.removeAttribute("aria-invalid");
   }
 }
