@@ -168,7 +168,10 @@ def test_edit_and_concurrent_edit_is_reported_not_lost(page, new_page, live_serv
 
 
 def test_tag_filter_search_and_paging(page, live_server: LiveServer, admin_key: str) -> None:
-    cases = [{"name": f"case-{i:03}", "inputs": {"q": f"question {i}"}, "tags": ["even" if i % 2 == 0 else "odd"]} for i in range(120)]
+    cases = [
+        {"name": f"case-{i:03}", "inputs": {"q": f"question {i}"}, "tags": ["even" if i % 2 == 0 else "odd"]}
+        for i in range(120)
+    ]
     cases.append({"name": "needle", "inputs": {"q": "Where is the Haystack?"}, "tags": ["special"]})
     api_dataset(live_server, admin_key, "many", cases)
     sign_in(page, admin_key)
@@ -194,7 +197,9 @@ def test_tag_filter_search_and_paging(page, live_server: LiveServer, admin_key: 
 
 
 def test_export_downloads_load_with_pydantic_evals(page, live_server: LiveServer, admin_key: str, tmp_path) -> None:
-    api_dataset(live_server, admin_key, "exp", [{"name": "a", "inputs": {"x": 1}, "expected_output": "é", "tags": ["t"]}])
+    api_dataset(
+        live_server, admin_key, "exp", [{"name": "a", "inputs": {"x": 1}, "expected_output": "é", "tags": ["t"]}]
+    )
     sign_in(page, admin_key)
     page.goto("/datasets/exp")
     for label, suffix in (("Export YAML", ".yaml"), ("Export JSON", ".json")):
@@ -214,7 +219,7 @@ def test_delete_case_row_goes_at_once_and_delete_dataset_names_the_loss(page, li
     page.get_by_role("link", name="c1", exact=True).wait_for(state="detached")  # gone without a reload
     assert page.locator("table.cases tbody tr").count() == 2
     page.get_by_role("link", name="Delete dataset").click()
-    assert "2 cases" in page.get_by_role("heading", name='Delete dataset “doomed”?').locator("..").inner_text()
+    assert "2 cases" in page.get_by_role("heading", name="Delete dataset “doomed”?").locator("..").inner_text()
     shot(page, live_server, "dataset-delete-confirm")
     page.get_by_role("button", name="Delete doomed and its 2 cases").click()
     page.get_by_text("Deleted dataset doomed and its 2 cases.").wait_for()
@@ -249,7 +254,9 @@ def test_read_only_key_sees_no_write_actions_and_is_refused(page, live_server: L
 
 def test_user_content_is_escaped(page, live_server: LiveServer, admin_key: str) -> None:
     evil = "<script>window.pwned = 1</script><img src=x onerror='window.pwned = 2'>"
-    api_dataset(live_server, admin_key, "xss", [{"name": evil, "inputs": {"q": evil}, "tags": [evil]}], description=evil)
+    api_dataset(
+        live_server, admin_key, "xss", [{"name": evil, "inputs": {"q": evil}, "tags": [evil]}], description=evil
+    )
     sign_in(page, admin_key)
     page.goto("/datasets/xss")
     page.get_by_role("link", name=evil).click()
@@ -336,7 +343,11 @@ def test_bulk_tag_untag_delete(page, live_server: LiveServer, admin_key: str) ->
 
 
 def test_upload_csv_checks_every_row_then_imports_all(page, live_server: LiveServer, admin_key, tmp_path) -> None:
-    schema = {"type": "object", "properties": {"question": {"type": "string"}, "n": {"type": "integer"}}, "required": ["question", "n"]}
+    schema = {
+        "type": "object",
+        "properties": {"question": {"type": "string"}, "n": {"type": "integer"}},
+        "required": ["question", "n"],
+    }
     api_dataset(live_server, admin_key, "up", input_schema=schema)
     bad = tmp_path / "cases.csv"
     bad.write_text("name,question,n,answer\nfirst,What?,1,A\nsecond,Why?,two,B\nthird,How?,3,C\n")
@@ -351,7 +362,9 @@ def test_upload_csv_checks_every_row_then_imports_all(page, live_server: LiveSer
     page.get_by_label("Column answer goes to").select_option("expected_output")
     shot(page, live_server, "upload-errors")
     good = tmp_path / "cases.jsonl"
-    good.write_text('{"name": "j1", "question": "A?", "n": 1, "answer": "x"}\n{"name": "j2", "question": "B?", "n": 2}\n')
+    good.write_text(
+        '{"name": "j1", "question": "A?", "n": 1, "answer": "x"}\n{"name": "j2", "question": "B?", "n": 2}\n'
+    )
     page.get_by_label("CSV or JSONL file").set_input_files(str(good))
     page.get_by_role("button", name="Preview another file").click()
     page.get_by_text("All 2 rows are valid.").wait_for()
