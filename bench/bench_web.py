@@ -97,7 +97,8 @@ def run(backend: str, cases: int, repeat: int) -> None:
         print(f"\n{backend}: filled {cases:,} cases in {time.perf_counter() - started:.0f} s")
         server = start_server(db_url, Path(tmp) / "server.log", backend=backend)
         try:
-            with signed_in_client(server.base_url, key) as client:
+            client = signed_in_client(server.base_url, key)
+            with client:
                 first = client.get("/datasets/big").text
                 seqs = [int(s) for s in re.findall(r"after=(\d+)", first)]
                 deep_after = seqs[0] + cases - 100 if seqs else 0
