@@ -98,7 +98,7 @@ def run(backend: str, cases: int, repeat: int) -> None:
         server = start_server(db_url, Path(tmp) / "server.log", backend=backend)
         try:
             client = signed_in_client(server.base_url, key)
-            with client:
+            try:
                 first = client.get("/datasets/big").text
                 seqs = [int(s) for s in re.findall(r"after=(\d+)", first)]
                 deep_after = seqs[0] + cases - 100 if seqs else 0
@@ -118,6 +118,8 @@ def run(backend: str, cases: int, repeat: int) -> None:
                     median = statistics.median(times)
                     baseline = baseline or median
                     print(f"{label:42} {median * 1000:7.1f}ms {max(times) * 1000:7.1f}ms {median / baseline:10.1f}×")
+            finally:
+                client.close()
         finally:
             stop_server(server)
             if backend == "postgresql":

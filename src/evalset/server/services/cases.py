@@ -263,7 +263,7 @@ class CasePage:
     rows: list[dict[str, Any]]
     more_before: bool
     more_after: bool
-    tags: list[tuple[str, int]]
+    tags: list[str]
 
 
 def page_cases(

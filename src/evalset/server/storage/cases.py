@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Select, bindparam, delete, distinct, func, select, update
+from sqlalchemy import Connection, Select, bindparam, delete, distinct, exists, func, select, update
 from typing_extensions import Unpack
 
 from evalset.server.domain.cases import PUBLIC_FIELDS, search_text
@@ -180,6 +180,11 @@ def _preview(conn: Connection, column: Any) -> Any:
     return func.substr(json_text(conn, column), 1, PREVIEW_CHARS)
 
 
+RARE_TAG_ENTRIES = 20_000
+"""A tag filter matching at most this many (tag, case) entries is read from the tag index first;
+a commoner one is checked case by case while walking the dataset in order (see page_cases)."""
+
+
 def page_cases(
     conn: Connection,
     *,
@@ -195,7 +200,10 @@ def page_cases(
     inputs and expected output instead of the full values. Returns the rows and whether more lie
     beyond them in the direction read. `search` is matched against `search_text` (see the domain rule).
 
-    Keyset paging reads one index range of (dataset_id, seq) per page, however deep the page.
+    Keyset paging reads one index range of (dataset_id, seq) per page, however deep the page. A tag
+    filter (any of `tags`) takes the cheaper of two plans, decided from the tag index's count: a rare
+    tag's few cases are listed from the index; a common tag is checked per case while walking in order
+    (it soon fills a page). Databases' planners pick badly here without fresh statistics.
     """
     query = select(
         cases.c.id,
@@ -207,10 +215,20 @@ def page_cases(
         cases.c.updated_at,
         cases.c.updated_by_name,
         cases.c.version,
-    )
-    query = filter_cases(query, dataset_id=dataset_id, tags=tags)
+    ).where(cases.c.dataset_id == dataset_id)
     if search:
         query = query.where(cases.c.search_text.contains(search, autoescape=True))
+    wanted = list(dict.fromkeys(tags or []))
+    if wanted:
+        tagged = (case_tags.c.dataset_id == dataset_id, case_tags.c.tag.in_(wanted))
+        entries = conn.execute(select(func.count()).where(*tagged)).scalar() or 0
+        if entries <= RARE_TAG_ENTRIES:
+            seqs = select(cases.c.seq).join(case_tags, case_tags.c.case_id == cases.c.id).where(*tagged)
+            if search:
+                seqs = seqs.where(cases.c.search_text.contains(search, autoescape=True))
+            query = query.where(cases.c.seq.in_(_keyset(sorted(set(conn.scalars(seqs))), after, before, limit)))
+        else:
+            query = query.where(exists().where(*tagged, case_tags.c.case_id == cases.c.id))
     if before is not None:
         query = query.where(cases.c.seq < before).order_by(cases.c.seq.desc())
     else:
@@ -223,6 +241,13 @@ def page_cases(
     if before is not None:
         rows.reverse()
     return rows, more
+
+
+def _keyset(seqs: list[int], after: int | None, before: int | None, limit: int) -> list[int]:
+    """The positions a page can hold (one more than `limit`, to tell whether more follow)."""
+    if before is not None:
+        return [s for s in seqs if s < before][-(limit + 1) :]
+    return [s for s in seqs if after is None or s > after][: limit + 1]
 
 
 def get_cases(conn: Connection, *, dataset_id: str, case_ids: Sequence[str]) -> list[dict[str, Any]]:

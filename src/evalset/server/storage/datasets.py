@@ -57,16 +57,19 @@ def list_dataset_rows(conn: Connection, *, project_id: str, search: str | None =
     return list(records(conn.execute(query.order_by(datasets.c.name))))
 
 
-def list_tags(conn: Connection, *, dataset_id: str, limit: int = 100) -> list[tuple[str, int]]:
-    """The tags used in a dataset with how many cases carry each, by name (from the tag index)."""
-    query = (
-        select(case_tags.c.tag, func.count())
-        .where(case_tags.c.dataset_id == dataset_id)
-        .group_by(case_tags.c.tag)
-        .order_by(case_tags.c.tag)
-        .limit(limit)
+def list_tags(conn: Connection, *, dataset_id: str, limit: int = 200) -> list[str]:
+    """The distinct tags used in a dataset, by name. A loose index scan (one index probe per distinct
+    tag, as a recursive query) instead of reading every (tag, case) entry of a 100,000-case dataset."""
+    first = select(func.min(case_tags.c.tag).label("tag")).where(case_tags.c.dataset_id == dataset_id)
+    found = first.cte("found_tags", recursive=True)
+    following = (
+        select(func.min(case_tags.c.tag))
+        .where(case_tags.c.dataset_id == dataset_id, case_tags.c.tag > found.c.tag)
+        .scalar_subquery()
     )
-    return [(tag, count) for tag, count in conn.execute(query)]
+    found = found.union_all(select(following).where(found.c.tag.is_not(None)))
+    query = select(found.c.tag).where(found.c.tag.is_not(None)).limit(limit)
+    return [tag for (tag,) in conn.execute(query)]
 
 
 def get_dataset(conn: Connection, *, project_id: str, ref: str, for_write: bool = False) -> dict[str, Any]:
