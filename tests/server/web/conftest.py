@@ -78,8 +78,18 @@ def sign_in(page: object, key: str) -> None:
     page.get_by_role("heading", name="Datasets", exact=True).wait_for()  # type: ignore[attr-defined]
 
 
+UNLABELLED = """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button, a')]
+  .filter(e => !e.closest('[hidden]') && e.getAttribute('aria-hidden') !== 'true')
+  .filter(e => ['BUTTON', 'A'].includes(e.tagName)
+      ? !(e.textContent.trim() || e.getAttribute('aria-label'))
+      : !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
+  .map(e => e.outerHTML.slice(0, 120))"""
+
+
 def shot(page: object, server: LiveServer, name: str) -> None:
-    """Save a full-page screenshot for reviewers (SQLite runs only: the pages are the same)."""
+    """Check that every control of the page has a label or visible name, then save a full-page
+    screenshot for reviewers (SQLite runs only: the pages are the same)."""
+    assert page.evaluate(UNLABELLED) == []  # type: ignore[attr-defined]
     if server.backend != "sqlite":
         return
     ARTIFACTS.mkdir(exist_ok=True)

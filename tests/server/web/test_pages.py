@@ -167,6 +167,27 @@ def test_edit_and_concurrent_edit_is_reported_not_lost(page, new_page, live_serv
         assert client.get(f"/v1/datasets/edits/cases/{case_id}/").json()["inputs"] == {"q": "one"}
 
 
+def test_edit_dataset_schema_change_that_breaks_cases_lists_them(page, live_server: LiveServer, admin_key) -> None:
+    api_dataset(live_server, admin_key, "loose", [{"name": "no-q", "inputs": {"other": 1}}, {"inputs": {"q": "x"}}])
+    sign_in(page, admin_key)
+    page.goto("/datasets/loose")
+    page.get_by_role("link", name="Edit dataset").click()
+    page.get_by_label("Description").fill("now typed")
+    schema = '{"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}'
+    page.get_by_label("Input schema (JSON)", exact=True).fill(schema)
+    page.get_by_role("button", name="Save dataset").click()
+    alert = page.get_by_role("alert")
+    alert.filter(has_text="would invalidate 1 existing case").wait_for()
+    assert "no-q" in alert.inner_text() and '"q" is a required property' in alert.inner_text()
+    shot(page, live_server, "dataset-edit-refused")
+    with live_server.client(admin_key) as client:
+        assert client.get("/v1/datasets/loose/").json()["input_schema"] is None
+    page.get_by_label("Input schema (JSON)", exact=True).fill("")
+    page.get_by_role("button", name="Save dataset").click()
+    page.get_by_text("Dataset saved.").wait_for()
+    assert page.get_by_text("now typed").is_visible()
+
+
 def test_tag_filter_search_and_paging(page, live_server: LiveServer, admin_key: str) -> None:
     cases = [
         {"name": f"case-{i:03}", "inputs": {"q": f"question {i}"}, "tags": ["even" if i % 2 == 0 else "odd"]}
