@@ -1,5 +1,9 @@
-"""UI test fixtures: one headless Debian Chromium per test session (Playwright), a fresh browser context
-(no cookies) per test, the real server (`live_server`, both databases), and screenshots for review."""
+"""UI test fixtures: one headless Debian Chromium per test module (Playwright), a fresh browser context
+(no cookies) per test, the real server (`live_server`, both databases), and screenshots for review.
+
+Module scope, not session: while Playwright's sync API is open it drives an asyncio loop in the
+test thread, which breaks `asyncio.run` in other tests that xdist runs on the same worker; pytest
+closes a module's fixtures before the worker moves on to another module."""
 
 from __future__ import annotations
 
@@ -29,7 +33,7 @@ ADMIN_PASSWORD = "correct horse battery staple"
 TIMEOUT_MS = 30_000  # generous: the machine is shared
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
@@ -89,6 +93,7 @@ UNLABELLED = """() => [...document.querySelectorAll('input:not([type=hidden]), s
 def shot(page: object, server: LiveServer, name: str) -> None:
     """Check that every control of the page has a label or visible name, then save a full-page
     screenshot for reviewers (SQLite runs only: the pages are the same)."""
+    page.wait_for_load_state()  # type: ignore[attr-defined]
     assert page.evaluate(UNLABELLED) == []  # type: ignore[attr-defined]
     if server.backend != "sqlite":
         return

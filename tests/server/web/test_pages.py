@@ -416,6 +416,7 @@ def test_long_values_and_screenshots(page, live_server: LiveServer, admin_key: s
     page.get_by_role("link", name=long_name).wait_for()
     shot(page, live_server, "dataset-page")
     page.get_by_role("link", name=long_name).click()
+    page.get_by_role("button", name="Save case").wait_for()
     shot(page, live_server, "case-page")
     page.goto("/datasets/" + "d" * 200 + "/cases/new")
     shot(page, live_server, "case-new-json-editor")
