@@ -288,6 +288,7 @@ experiment_cases = Table(
     UniqueConstraint("experiment_id", "name"),
     Index(None, "experiment_id", "seq"),
     Index(None, "trace_id", "span_id"),  # a case span's result, for the spans of its evaluators
+)
 
 # Per-server values every process must share (the session signing secret), so several server
 # processes behind a load balancer accept each other's sessions.
