@@ -205,17 +205,9 @@ def page_cases(
     tag's few cases are listed from the index; a common tag is checked per case while walking in order
     (it soon fills a page). Databases' planners pick badly here without fresh statistics.
     """
-    query = select(
-        cases.c.id,
-        cases.c.seq,
-        cases.c.name,
-        _preview(conn, cases.c.inputs).label("inputs_preview"),
-        _preview(conn, cases.c.expected_output).label("expected_output_preview"),
-        cases.c.tags,
-        cases.c.updated_at,
-        cases.c.updated_by_name,
-        cases.c.version,
-    ).where(cases.c.dataset_id == dataset_id)
+    # Positions first, then the rows: the previews (JSON rendered as text) are built for one page of
+    # rows only, whatever plan the database picks for the filter (a sort of every match, say).
+    query = select(cases.c.seq).where(cases.c.dataset_id == dataset_id)
     if search:
         query = query.where(cases.c.search_text.contains(search, autoescape=True))
     wanted = list(dict.fromkeys(tags or []))
@@ -235,12 +227,23 @@ def page_cases(
         if after is not None:
             query = query.where(cases.c.seq > after)
         query = query.order_by(cases.c.seq)
-    rows = list(records(conn.execute(query.limit(limit + 1))))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    if before is not None:
-        rows.reverse()
-    return rows, more
+    found = list(conn.scalars(query.limit(limit + 1)))
+    more = len(found) > limit
+    page = sorted(found[:limit])
+    if not page:
+        return [], more
+    rows = select(
+        cases.c.id,
+        cases.c.seq,
+        cases.c.name,
+        _preview(conn, cases.c.inputs).label("inputs_preview"),
+        _preview(conn, cases.c.expected_output).label("expected_output_preview"),
+        cases.c.tags,
+        cases.c.updated_at,
+        cases.c.updated_by_name,
+        cases.c.version,
+    ).where(cases.c.dataset_id == dataset_id, cases.c.seq.in_(page))
+    return list(records(conn.execute(rows.order_by(cases.c.seq)))), more
 
 
 def _keyset(seqs: list[int], after: int | None, before: int | None, limit: int) -> list[int]:
