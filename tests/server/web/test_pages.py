@@ -177,9 +177,15 @@ def test_edit_dataset_schema_change_that_breaks_cases_lists_them(page, live_serv
     page.get_by_label("Input schema (JSON)", exact=True).fill(schema)
     page.get_by_role("button", name="Save dataset").click()
     alert = page.get_by_role("alert")
-    alert.filter(has_text="would invalidate 1 existing case").wait_for()
+    alert.filter(has_text="would make 1 existing case invalid").wait_for()
     assert "no-q" in alert.inner_text() and '"q" is a required property' in alert.inner_text()
     shot(page, live_server, "dataset-edit-refused")
+    with live_server.client(admin_key) as client:
+        assert client.get("/v1/datasets/loose/").json()["input_schema"] is None
+    page.get_by_text("Infer from an example").first.click()
+    page.get_by_label("Example value for the input schema (JSON)").fill('{"other": 2}')
+    page.get_by_role("button", name="Infer input schema from example").click()
+    assert '"other"' in page.get_by_label("Input schema (JSON)", exact=True).input_value()  # proposed, not saved
     with live_server.client(admin_key) as client:
         assert client.get("/v1/datasets/loose/").json()["input_schema"] is None
     page.get_by_label("Input schema (JSON)", exact=True).fill("")

@@ -170,18 +170,27 @@ def edit(visitor: VisitorDep, ds: str, form: PostedForm) -> Response:
     """Save every field; a schema change that existing cases violate is refused with the list of them."""
     principal = visitor.require(WRITE_DATASETS)
     dataset = datasets.get_dataset(visitor.db, principal, ds)
-    draft = DatasetDraft(form)
-    draft.check_name()
-    fields = draft.fields()
+    draft, go = DatasetDraft(form), str(form.get("go") or "save")
     violations: list = []
-    if not draft.errors:
+    if go.startswith("infer:"):
+        infer_into(draft, go.split(":", 1)[1])
+    elif draft.check_name() and not draft.errors:
+        fields = draft.fields()
         try:
-            updated = datasets.update_dataset(visitor.db, principal, dataset["id"], fields)
-            return redirect(visitor, f"/datasets/{updated['name']}", notice="Dataset saved.")
+            if not draft.errors:
+                updated = datasets.update_dataset(visitor.db, principal, dataset["id"], fields)
+                return redirect(visitor, f"/datasets/{updated['name']}", notice="Dataset saved.")
         except (InvalidInput, Conflict) as exc:
-            draft.errors["form"] = exc.detail
             violations = getattr(exc, "errors", [])
-    return page(visitor, "dataset_edit.html", 422, dataset=dataset, draft=draft, violations=violations, **_WIZARD)
+            broken = {v["case_index"] for v in violations if v["case_index"] is not None}
+            draft.errors["form"] = (
+                f"Not saved: the new schemas would make {len(broken)} existing case{'s' if len(broken) != 1 else ''} "
+                "invalid (listed below). Fix or delete those cases first, then change the schemas."
+                if broken
+                else exc.detail
+            )
+    status = 422 if draft.errors else 200
+    return page(visitor, "dataset_edit.html", status, dataset=dataset, draft=draft, violations=violations, **_WIZARD)
 
 
 @router.get("/datasets/{ds}/delete")
