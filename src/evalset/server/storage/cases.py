@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Select, bindparam, delete, distinct, exists, func, select, update
+from sqlalchemy import Connection, Select, bindparam, delete, distinct, func, literal, select, update
 from typing_extensions import Unpack
 
 from evalset.server.domain.cases import PUBLIC_FIELDS, search_text
@@ -207,27 +207,9 @@ def page_cases(
     """
     # Positions first, then the rows: the previews (JSON rendered as text) are built for one page of
     # rows only, whatever plan the database picks for the filter (a sort of every match, say).
-    query = select(cases.c.seq).where(cases.c.dataset_id == dataset_id)
-    if search:
-        query = query.where(cases.c.search_text.contains(search, autoescape=True))
-    wanted = list(dict.fromkeys(tags or []))
-    if wanted:
-        tagged = (case_tags.c.dataset_id == dataset_id, case_tags.c.tag.in_(wanted))
-        entries = conn.execute(select(func.count()).where(*tagged)).scalar() or 0
-        if entries <= RARE_TAG_ENTRIES:
-            seqs = select(cases.c.seq).join(case_tags, case_tags.c.case_id == cases.c.id).where(*tagged)
-            if search:
-                seqs = seqs.where(cases.c.search_text.contains(search, autoescape=True))
-            query = query.where(cases.c.seq.in_(_keyset(sorted(set(conn.scalars(seqs))), after, before, limit)))
-        else:
-            query = query.where(exists().where(*tagged, case_tags.c.case_id == cases.c.id))
-    if before is not None:
-        query = query.where(cases.c.seq < before).order_by(cases.c.seq.desc())
-    else:
-        if after is not None:
-            query = query.where(cases.c.seq > after)
-        query = query.order_by(cases.c.seq)
-    found = list(conn.scalars(query.limit(limit + 1)))
+    found = _positions(
+        conn, dataset_id=dataset_id, tags=tags, search=search, after=after, before=before, want=limit + 1
+    )
     more = len(found) > limit
     page = sorted(found[:limit])
     if not page:
@@ -246,11 +228,84 @@ def page_cases(
     return list(records(conn.execute(rows.order_by(cases.c.seq)))), more
 
 
-def _keyset(seqs: list[int], after: int | None, before: int | None, limit: int) -> list[int]:
-    """The positions a page can hold (one more than `limit`, to tell whether more follow)."""
+def _positions(
+    conn: Connection,
+    *,
+    dataset_id: str,
+    tags: Sequence[str] | None,
+    search: str | None,
+    after: int | None,
+    before: int | None,
+    want: int,
+) -> list[int]:
+    """The positions of up to `want` cases of a page (see page_cases), nearest to `after`/`before` first."""
+    query = select(cases.c.seq).where(cases.c.dataset_id == dataset_id)
+    walk = bool(search)
+    if search:
+        query = query.where(cases.c.search_text.contains(search, autoescape=True))
+    wanted = list(dict.fromkeys(tags or []))
+    if wanted:
+        tagged = (case_tags.c.dataset_id == dataset_id, case_tags.c.tag.in_(wanted))
+        entries = conn.execute(select(func.count()).where(*tagged)).scalar() or 0
+        if entries <= RARE_TAG_ENTRIES:
+            seqs = select(cases.c.seq).join(case_tags, case_tags.c.case_id == cases.c.id).where(*tagged)
+            if search:
+                seqs = seqs.where(cases.c.search_text.contains(search, autoescape=True))
+            return _keyset(sorted(set(conn.scalars(seqs))), after, before, want)
+        # A probe of the tag index per case (a scalar subquery with LIMIT is never turned into a join, so
+        # no plan can loop over every tagged case for each case, as PostgreSQL's did without statistics).
+        probe = select(literal(1)).where(*tagged, case_tags.c.case_id == cases.c.id).limit(1).scalar_subquery()
+        query = query.where(probe.is_not(None))
+        walk = True
+    if walk:
+        return _walk(conn, query, dataset_id=dataset_id, after=after, before=before, want=want)
     if before is not None:
-        return [s for s in seqs if s < before][-(limit + 1) :]
-    return [s for s in seqs if after is None or s > after][: limit + 1]
+        return list(conn.scalars(query.where(cases.c.seq < before).order_by(cases.c.seq.desc()).limit(want)))
+    if after is not None:
+        query = query.where(cases.c.seq > after)
+    return list(conn.scalars(query.order_by(cases.c.seq).limit(want)))
+
+
+FIRST_STRETCH = 4096
+"""Positions a filtered page reads first; each further stretch is twice as long (see _walk)."""
+
+
+def _walk(conn: Connection, query: Any, *, dataset_id: str, after: int | None, before: int | None, want: int):
+    """The first `want` positions matching `query` (a filtered select of cases.seq) after `after`, or the
+    last ones before `before`, read in stretches of positions that double in length.
+
+    Each stretch is an index range of (dataset_id, seq), so the plan is the same with or without the
+    database's statistics (PostgreSQL, with none yet after a big import, would otherwise sort every match
+    of a common word); a common word fills a page in the first stretch, a rare one costs a few queries."""
+    mine = cases.c.dataset_id == dataset_id  # min and max apart: SQLite answers each from one index probe
+    low = conn.execute(select(func.min(cases.c.seq)).where(mine)).scalar()
+    high = conn.execute(select(func.max(cases.c.seq)).where(mine)).scalar()
+    found: list[int] = []
+    if low is None or high is None:
+        return found
+    stretch = FIRST_STRETCH
+    if before is None:
+        start = low - 1 if after is None else max(after, low - 1)
+        while len(found) < want and start < high:
+            end = start + stretch
+            chunk = query.where(cases.c.seq > start, cases.c.seq <= end).order_by(cases.c.seq)
+            found.extend(conn.scalars(chunk.limit(want - len(found))))
+            start, stretch = end, stretch * 2
+    else:
+        end = min(before, high + 1)
+        while len(found) < want and end > low:
+            start = end - stretch
+            chunk = query.where(cases.c.seq >= start, cases.c.seq < end).order_by(cases.c.seq.desc())
+            found.extend(conn.scalars(chunk.limit(want - len(found))))
+            end, stretch = start, stretch * 2
+    return found
+
+
+def _keyset(seqs: list[int], after: int | None, before: int | None, want: int) -> list[int]:
+    """The first `want` of sorted positions after `after`, or the last `want` before `before` (nearest first)."""
+    if before is not None:
+        return [s for s in seqs if s < before][-want:][::-1]
+    return [s for s in seqs if after is None or s > after][:want]
 
 
 def get_cases(conn: Connection, *, dataset_id: str, case_ids: Sequence[str]) -> list[dict[str, Any]]:
