@@ -94,3 +94,30 @@ async function validate(form) {
     if (input && message) input.setAttribute("aria-invalid", "true"); else if (input) input.removeAttribute("aria-invalid");
   }
 }
+
+// Filters and pages of a list: fetch the list's block alone and swap it in (the address bar follows).
+async function swapIn(url, selector) {
+  const response = await fetch(url, { headers: { "HX-Request": "true" }, credentials: "same-origin" });
+  if (followRedirect(response)) return;
+  if (!response.ok) { window.location.assign(url); return; }
+  const target = document.querySelector(selector);
+  target.outerHTML = await response.text();
+  history.pushState({ fragment: selector }, "", url);
+}
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!form.dataset.fragment || form.method.toLowerCase() !== "get") return;
+  event.preventDefault();
+  const url = new URL(form.action);
+  url.search = new URLSearchParams(new FormData(form)).toString();
+  swapIn(url.toString(), form.dataset.fragment);
+});
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("a[data-fragment]");
+  if (!link || event.ctrlKey || event.metaKey || event.shiftKey) return;
+  event.preventDefault();
+  swapIn(link.href, link.dataset.fragment);
+});
+window.addEventListener("popstate", (event) => {
+  if (event.state && event.state.fragment) window.location.reload();
+});
