@@ -58,7 +58,9 @@ def serve(settings: Settings, db: Database, *, host: str | None, port: int | Non
     gc.freeze()
     url = f"http://{host}:{sock.getsockname()[1]}"
     if first_key:
-        start_log.info("Created project 'default' and its first API key (shown only this once; it signs in to the web UI):")
+        start_log.info(
+            "Created project 'default' and its first API key (shown only this once; it signs in to the web UI):"
+        )
         start_log.info(first_key)
     else:
         start_log.info(lost_key_hint)

@@ -459,7 +459,7 @@ def test_serve_prints_the_web_url_and_the_first_key_signs_in(page, tmp_path, bro
     try:
         output = (tmp_path / "log.txt").read_text()
         assert f"Web UI: {server.base_url}/" in output
-        first_key = output.strip().splitlines()[-1]
+        first_key = re.search(r"^(evalset_[0-9a-f]{12}_\S+)$", output, re.M).group(1)  # type: ignore[union-attr]
         page.goto(server.base_url + "/")
         page.get_by_label("API key").fill(first_key)
         page.get_by_role("button", name="Sign in with API key").click()
