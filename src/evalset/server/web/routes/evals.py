@@ -132,7 +132,7 @@ def compare_page(
     result = pages.comparison_page(
         visitor.db, principal, baseline, candidate, primary=primary or None, direction=direction or None
     )
-    return page(visitor, "compare.html", choose=None, c=result, section="evals")
+    return page(visitor, "compare.html", choose=None, c=result, runs=result["runs"], section="evals")
 
 
 def _follow_span_link(visitor: Visitor, link: str) -> Response:
