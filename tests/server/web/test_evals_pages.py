@@ -78,11 +78,17 @@ def test_experiment_page_summary_charts_filters_and_a_case(
     cards = page.locator(".stat")
     expect(cards.filter(has_text="Cases run")).to_contain_text(str(len(results)))
     expect(cards.filter(has_text="Task errors")).to_contain_text(str(len(report["failures"])))
-    passing = [case["assertions"]["EqualsExpected"]["value"] for case in report["cases"] if "EqualsExpected" in case["assertions"]]
+    passing = [
+        case["assertions"]["EqualsExpected"]["value"]
+        for case in report["cases"]
+        if "EqualsExpected" in case["assertions"]
+    ]
     name = f"Assertion EqualsExpected: {sum(passing)} of {len(passing)} passed, {len(passing) - sum(passing)} failed"
     expect(page.get_by_role("img", name=name)).to_be_visible()
     closeness = [case["scores"]["Closeness"]["value"] for case in report["cases"] if "Closeness" in case["scores"]]
-    expect(page.get_by_role("img", name=re.compile(rf"^Score Closeness: histogram of {len(closeness)} values"))).to_be_visible()
+    expect(
+        page.get_by_role("img", name=re.compile(rf"^Score Closeness: histogram of {len(closeness)} values"))
+    ).to_be_visible()
     parity = Counter(case["labels"]["Parity"]["value"] for case in report["cases"])
     words = ", ".join(f"{value} {count}" for value, count in parity.most_common())
     expect(page.get_by_role("img", name=f"Label Parity: {words}")).to_be_visible()
@@ -112,7 +118,9 @@ def test_experiment_page_summary_charts_filters_and_a_case(
     assert page.get_by_role("heading", name="Inputs").locator("xpath=..").locator("pre").inner_text() == '"3*3"'
     evaluations = page.get_by_role("table", name="Evaluator results")
     expect(evaluations.get_by_role("row", name=re.compile("^EqualsExpected"))).to_contain_text("✗ fail")
-    expect(evaluations.get_by_role("row", name=re.compile("^Parity"))).to_contain_text(wrong["labels"]["Parity"]["reason"])
+    expect(evaluations.get_by_role("row", name=re.compile("^Parity"))).to_contain_text(
+        wrong["labels"]["Parity"]["reason"]
+    )
     dataset_case = page.get_by_role("link", name="Dataset case", exact=True)
     assert dataset_case.get_attribute("href").endswith(f"/cases/{hosted['wrong']['id']}")
     expect(page.get_by_text("version 1: the same inputs")).to_be_visible()
@@ -173,8 +181,12 @@ def test_compare_groups_regressed_first_with_fail_to_pass_cells(
     page.get_by_label("Primary metric").select_option(label="Score Closeness")
     page.get_by_label("Better is").select_option("lower")
     page.get_by_role("button", name="Compare").click()
-    expect(page.get_by_role("region", name=re.compile("^Improved")).get_by_role("row", name=re.compile("^add"))).to_be_visible()
-    expect(page.get_by_role("region", name=re.compile("^Regressed")).get_by_role("row", name=re.compile("^wrong"))).to_be_visible()
+    expect(
+        page.get_by_role("region", name=re.compile("^Improved")).get_by_role("row", name=re.compile("^add"))
+    ).to_be_visible()
+    expect(
+        page.get_by_role("region", name=re.compile("^Regressed")).get_by_role("row", name=re.compile("^wrong"))
+    ).to_be_visible()
     assert "primary=score%3ACloseness" in page.url and "direction=lower" in page.url
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from evalset.server.domain import compare as rules
 from evalset.server.domain.auth import Principal
-from evalset.server.errors import DatasetNotFound, ExperimentNotFound
+from evalset.server.errors import ExperimentNotFound
 from evalset.server.services import experiments
 from evalset.server.services.experiments import _public as public
 from evalset.server.storage import Conn, Database
@@ -36,9 +36,7 @@ def _runs(conn: Conn, principal: Principal, experiment: dict[str, Any], *, limit
     return [public(row) for row in rows], total
 
 
-def evals_page(
-    db: Database, principal: Principal, *, dataset: str | None, limit: int, offset: int
-) -> dict[str, Any]:
+def evals_page(db: Database, principal: Principal, *, dataset: str | None, limit: int, offset: int) -> dict[str, Any]:
     """A page of the project's experiments (optionally of one dataset, by name or id), the total, and
     the project's dataset names (for the filter)."""
     with db.read() as conn:
@@ -71,7 +69,9 @@ def experiment_page(
     charts, and whether its dataset is still hosted."""
     with db.read() as conn:
         experiment = store.get_experiment(conn, project_id=principal.project_id, experiment_id=experiment_id)
-        rows = store.results(conn, experiment_id=experiment_id, status=status, search=search, limit=limit, offset=offset)
+        rows = store.results(
+            conn, experiment_id=experiment_id, status=status, search=search, limit=limit, offset=offset
+        )
         matching = store.count_results(conn, experiment_id=experiment_id, status=status, search=search)
         figures = store.results(conn, experiment_id=experiment_id, fields=CHART_FIELDS)
         _, runs = _runs(conn, principal, experiment, limit=1)
@@ -103,7 +103,13 @@ def compare_picker(db: Database, principal: Principal, candidate_id: str) -> dic
 
 
 def comparison_page(
-    db: Database, principal: Principal, baseline_id: str, candidate_id: str, *, primary: str | None, direction: str | None
+    db: Database,
+    principal: Principal,
+    baseline_id: str,
+    candidate_id: str,
+    *,
+    primary: str | None,
+    direction: str | None,
 ) -> dict[str, Any]:
     """The comparison (`services.experiments.compare`), the metrics it can be decided by, and the runs of
     the candidate's dataset to switch the baseline to."""
@@ -111,12 +117,3 @@ def comparison_page(
     every_run = [run for case in result["cases"] for run in (*case["baseline_runs"], *case["candidate_runs"])]
     picker = compare_picker(db, principal, result["candidate"]["id"])
     return {**result, "primaries": rules.available_primaries(every_run), "runs": picker["runs"]}
-
-
-def dataset_exists(db: Database, principal: Principal, ref: str) -> bool:
-    try:
-        with db.read() as conn:
-            dataset_store.get_dataset(conn, project_id=principal.project_id, ref=ref)
-    except DatasetNotFound:
-        return False
-    return True

@@ -5,7 +5,6 @@ cases), one case result, Delete, and Compare (with the `?experiment={trace_id}-{
 from __future__ import annotations
 
 import re
-
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -41,7 +40,11 @@ def _paging(number: int, size: int, total: int) -> dict[str, int]:
 @router.get("/evals")
 def evals_list(visitor: VisitorDep, dataset: str = "", page_number: PageNumber = 1) -> Response:
     found = pages.evals_page(
-        visitor.db, visitor.principal(), dataset=dataset.strip(), limit=RUNS_PAGE, offset=_offset(page_number, RUNS_PAGE)
+        visitor.db,
+        visitor.principal(),
+        dataset=dataset.strip(),
+        limit=RUNS_PAGE,
+        offset=_offset(page_number, RUNS_PAGE),
     )
     paging = _paging(page_number, RUNS_PAGE, found["total"])
     context = {**found, "dataset": dataset.strip(), "paging": paging, "section": "evals", "base_url": _base(visitor)}
@@ -52,7 +55,9 @@ def evals_list(visitor: VisitorDep, dataset: str = "", page_number: PageNumber =
 
 @router.get("/datasets/{ds}/experiments")
 def dataset_experiments(visitor: VisitorDep, ds: str, page_number: PageNumber = 1) -> Response:
-    found = pages.dataset_runs(visitor.db, visitor.principal(), ds, limit=RUNS_PAGE, offset=_offset(page_number, RUNS_PAGE))
+    found = pages.dataset_runs(
+        visitor.db, visitor.principal(), ds, limit=RUNS_PAGE, offset=_offset(page_number, RUNS_PAGE)
+    )
     paging = _paging(page_number, RUNS_PAGE, found["total"])
     context = {**found, "paging": paging, "section": "datasets", "tab": "experiments", "base_url": _base(visitor)}
     if wants_fragment(visitor.request):
@@ -61,7 +66,9 @@ def dataset_experiments(visitor: VisitorDep, ds: str, page_number: PageNumber = 
 
 
 @router.get("/evals/experiments/{experiment_id}")
-def experiment_page(visitor: VisitorDep, experiment_id: str, show: str = "", q: str = "", page_number: PageNumber = 1) -> Response:
+def experiment_page(
+    visitor: VisitorDep, experiment_id: str, show: str = "", q: str = "", page_number: PageNumber = 1
+) -> Response:
     """Summary cards, one chart per evaluator, and the case results (filtered, in pages)."""
     statuses = SHOW.get(show)
     found = pages.experiment_page(
@@ -106,7 +113,9 @@ def delete(visitor: VisitorDep, experiment_id: str, form: PostedForm) -> Respons
     experiment = experiments.get_experiment(visitor.db, principal, experiment_id)
     experiments.delete_experiment(visitor.db, principal, experiment_id)
     back = f"/datasets/{experiment['dataset_id']}/experiments" if experiment["dataset_id"] else "/evals"
-    return redirect(visitor, back, notice=f"Deleted experiment {experiment['name']} and its {experiment['case_count']} results.")
+    return redirect(
+        visitor, back, notice=f"Deleted experiment {experiment['name']} and its {experiment['case_count']} results."
+    )
 
 
 @router.get("/evals/compare")
