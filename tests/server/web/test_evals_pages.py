@@ -188,6 +188,9 @@ def test_compare_groups_regressed_first_with_fail_to_pass_cells(
         page.get_by_role("region", name=re.compile("^Regressed")).get_by_role("row", name=re.compile("^wrong"))
     ).to_be_visible()
     assert "primary=score%3ACloseness" in page.url and "direction=lower" in page.url
+    response = page.goto(page.url.replace("score%3ACloseness", "score%3Anope"))
+    assert response is not None and response.status == 422
+    expect(page.get_by_role("alert")).to_contain_text("neither experiment has 'score:nope'; choose one of assertions")
 
 
 def test_the_link_logfire_prints_opens_the_experiment(
@@ -206,6 +209,9 @@ def test_the_link_logfire_prints_opens_the_experiment(
     assert response is not None and response.status == 404
     expect(page.get_by_role("alert")).to_contain_text("No experiment of this project has the trace and span ids")
     shot(page, live_server, "compare-link-unknown")
+    response = page.goto("/evals/experiments/" + "1" * 8 + "-1111-1111-1111-" + "1" * 12)
+    assert response is not None and response.status == 404
+    expect(page.get_by_role("alert")).to_contain_text("Experiment not found")
 
 
 def test_read_only_key_sees_no_write_buttons_and_delete_asks_first(
@@ -242,7 +248,7 @@ def test_evals_list_filters_by_dataset_and_pages_long_names_stay_inside(
 ) -> None:
     push(api, "arith")
     push(api, "other-" + "x" * 120)
-    long_name = "a very long experiment name " * 8
+    long_name = "<b>not bold</b> a very long experiment name " * 8  # markup in a name is shown as text
     report = {**reports["v1"], "name": long_name}
     report["cases"] = [dict(case) for case in report["cases"]]
     report["cases"][0] = {**report["cases"][0], "name": "case-" + "y" * 300, "output": "z" * 5000}
@@ -267,6 +273,7 @@ def test_evals_list_filters_by_dataset_and_pages_long_names_stay_inside(
     page.get_by_role("link", name=long_name.strip()).click()
     page.get_by_role("heading", name=long_name.strip()).wait_for()
     assert page.url.endswith(last["web_path"])
+    assert page.locator("main b").count() == 0
     no_sideways_scroll(page)
     shot(page, live_server, "experiment-long-values")
     page.get_by_role("link", name="case-" + "y" * 300).click()

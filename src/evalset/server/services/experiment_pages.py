@@ -64,18 +64,19 @@ def experiment_page(
     search: str | None,
     limit: int,
     offset: int,
+    figures: bool = True,
 ) -> dict[str, Any]:
     """An experiment, a page of its results (filtered), how many match, every result's figures for the
-    charts, and whether its dataset is still hosted."""
+    charts (unless `figures` is false: a page of the table alone), and how many runs its dataset has."""
     with db.read() as conn:
         experiment = store.get_experiment(conn, project_id=principal.project_id, experiment_id=experiment_id)
         rows = store.results(
             conn, experiment_id=experiment_id, status=status, search=search, limit=limit, offset=offset
         )
         matching = store.count_results(conn, experiment_id=experiment_id, status=status, search=search)
-        figures = store.results(conn, experiment_id=experiment_id, fields=CHART_FIELDS)
+        chart_rows = store.results(conn, experiment_id=experiment_id, fields=CHART_FIELDS) if figures else []
         _, runs = _runs(conn, principal, experiment, limit=1)
-    return {"experiment": public(experiment), "rows": rows, "matching": matching, "figures": figures, "runs": runs}
+    return {"experiment": public(experiment), "rows": rows, "matching": matching, "figures": chart_rows, "runs": runs}
 
 
 def case_result(db: Database, principal: Principal, experiment_id: str, result_id: str) -> dict[str, Any]:

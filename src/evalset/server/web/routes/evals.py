@@ -70,7 +70,7 @@ def experiment_page(
     visitor: VisitorDep, experiment_id: str, show: str = "", q: str = "", page_number: PageNumber = 1
 ) -> Response:
     """Summary cards, one chart per evaluator, and the case results (filtered, in pages)."""
-    statuses = SHOW.get(show)
+    statuses, table_only = SHOW.get(show), wants_fragment(visitor.request)
     found = pages.experiment_page(
         visitor.db,
         visitor.principal(),
@@ -79,6 +79,7 @@ def experiment_page(
         search=q.strip() or None,
         limit=RESULTS_PAGE,
         offset=_offset(page_number, RESULTS_PAGE),
+        figures=not table_only,
     )
     charts = evaluator_charts(found["figures"])
     context = {
@@ -90,7 +91,7 @@ def experiment_page(
         "paging": _paging(page_number, RESULTS_PAGE, found["matching"]),
         "section": "evals",
     }
-    if wants_fragment(visitor.request):
+    if table_only:
         return fragment(visitor, "experiment.html", "results", **context)
     return page(visitor, "experiment.html", **context)
 
