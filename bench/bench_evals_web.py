@@ -105,7 +105,11 @@ def run(backend: str, count: int, repeat: int) -> None:
             client = signed_in_client(server.base_url, key)
             try:
                 page = f"/evals/experiments/{candidate_id}"
-                one = client.get(f"/v1/experiments/{candidate_id}/cases/", params={"limit": 1, "offset": count // 2})
+                one = client.get(
+                    f"/v1/experiments/{candidate_id}/cases/",
+                    params={"limit": 1, "offset": count // 2},
+                    headers={"Authorization": f"Bearer {key}"},
+                )
                 pages = {
                     "baseline: 10-result experiment page": (f"/evals/experiments/{small}", {}),
                     f"experiment page ({count:,} results charted)": (page, {}),

@@ -53,6 +53,11 @@ def test_empty_states_show_the_sdk_snippet(page, live_server: LiveServer, key: s
     assert "client.evaluate('arith', my_task)" in page.locator("pre").inner_text()
     shot(page, live_server, "evals-empty")
     page.goto("/datasets/arith")
+    page.evaluate("window.notReloaded = true")  # the dataset page's search swaps its cases block in place
+    page.get_by_label("Search cases").fill("judge")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("table.cases tbody tr")).to_have_count(1)
+    assert page.evaluate("window.notReloaded") is True
     page.get_by_role("navigation", name="Dataset sections").get_by_role("link", name="Experiments").click()
     page.get_by_role("heading", name="No experiments yet").wait_for()
     assert "client.evaluate('arith', my_task)" in page.locator("pre").inner_text()
@@ -99,6 +104,7 @@ def test_experiment_page_summary_charts_filters_and_a_case(
 
     table = page.get_by_role("table", name="Cases")
     expect(table.get_by_role("row")).to_have_count(len(results) + 1)
+    page.evaluate("window.notReloaded = true")  # filters swap the table in place (a fragment), no reload
     page.get_by_label("Show").select_option(label="Task errors")
     page.get_by_role("button", name="Filter").click()
     expect(table.get_by_role("row")).to_have_count(2)
@@ -109,6 +115,7 @@ def test_experiment_page_summary_charts_filters_and_a_case(
     page.get_by_role("button", name="Filter").click()
     expect(table.get_by_role("row")).to_have_count(2)
     expect(table.get_by_role("row").nth(1)).to_contain_text("judge-crash")
+    assert page.evaluate("window.notReloaded") is True
     shot(page, live_server, "experiment-filtered")
 
     page.goto(experiment["web_path"] + "?show=failed")
@@ -262,9 +269,10 @@ def test_evals_list_filters_by_dataset_and_pages_long_names_stay_inside(
     expect(page.get_by_role("navigation", name="Pages of experiments")).to_contain_text("Page 1 of 2 (27 in all)")
     no_sideways_scroll(page)
     shot(page, live_server, "evals-list")
+    page.evaluate("window.notReloaded = true")
     page.get_by_role("link", name="Next →").click()
     expect(table.get_by_role("row")).to_have_count(3)
-    assert "page=2" in page.url
+    assert "page=2" in page.url and page.evaluate("window.notReloaded") is True
     page.get_by_label("Dataset").select_option("arith")
     page.get_by_role("button", name="Filter").click()
     expect(page.get_by_role("table", name="Experiments of arith").get_by_role("row")).to_have_count(26)
