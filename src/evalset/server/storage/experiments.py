@@ -124,16 +124,24 @@ def results(
     offset: int = 0,
     fields: Sequence[str] = RESULT_FIELDS,
 ) -> list[dict[str, Any]]:
-    """An experiment's case results in their stored order; filtered by status and a name search, paged."""
-    query = select(*(experiment_cases.c[f] for f in fields)).where(experiment_cases.c.experiment_id == experiment_id)
+    """An experiment's case results in their stored order; filtered by status and a name search, paged.
+
+    A page is found by position first (on the `(experiment_id, seq)` index and the filtered columns), so
+    skipping thousands of results does not read their documents."""
+    where = [experiment_cases.c.experiment_id == experiment_id]
     if status:
-        query = query.where(experiment_cases.c.status.in_(list(status)))
+        where.append(experiment_cases.c.status.in_(list(status)))
     if search:
-        query = query.where(func.lower(experiment_cases.c.name).like(_like(search), escape="\\"))
-    query = query.order_by(experiment_cases.c.seq).offset(offset)
-    if limit is not None:
-        query = query.limit(limit)
-    return list(records(conn.execute(query)))
+        where.append(func.lower(experiment_cases.c.name).like(_like(search), escape="\\"))
+    columns = [experiment_cases.c[f] for f in fields]
+    if offset or limit is not None:
+        positions = select(experiment_cases.c.seq).where(*where).order_by(experiment_cases.c.seq).offset(offset)
+        if limit is not None:
+            positions = positions.limit(limit)
+        query = select(*columns).where(experiment_cases.c.seq.in_(positions.scalar_subquery()))
+    else:
+        query = select(*columns).where(*where)
+    return list(records(conn.execute(query.order_by(experiment_cases.c.seq))))
 
 
 def results_by_names(conn: Connection, *, experiment_id: str, names: Sequence[str]) -> dict[str, dict[str, Any]]:

@@ -22,6 +22,8 @@ router = APIRouter()
 NAV.append(("evals", "Evals", "/evals"))
 RUNS_PAGE = 25
 RESULTS_PAGE = 50
+GROUP_ROWS = 100
+"""Cases listed per outcome on Compare before a 'Show all' link (10,000 rows make a 7 MB page)."""
 SHOW = {"": None, "problems": ["failed", "error"], "failed": ["failed"], "error": ["error"], "passed": ["passed"]}
 """The cases table's 'Show' filter: its values and the result statuses each keeps."""
 PageNumber = Annotated[int, Query(alias="page", ge=1, description="1-based page number")]
@@ -127,6 +129,7 @@ def compare_page(
     experiment: str = "",
     primary: str = "",
     direction: str = "",
+    expand: Annotated[str, Query(alias="all", description="an outcome whose cases are all listed")] = "",
 ) -> Response:
     """Baseline -> candidate case by case; without a baseline, the form to choose one; `experiment=` (the
     link `logfire` prints) opens that experiment's page."""
@@ -142,7 +145,8 @@ def compare_page(
     result = pages.comparison_page(
         visitor.db, principal, baseline, candidate, primary=primary or None, direction=direction or None
     )
-    return page(visitor, "compare.html", choose=None, c=result, runs=result["runs"], section="evals")
+    context = {"c": result, "runs": result["runs"], "expand": expand, "group_rows": GROUP_ROWS}
+    return page(visitor, "compare.html", choose=None, section="evals", **context)
 
 
 def _follow_span_link(visitor: Visitor, link: str) -> Response:
