@@ -288,3 +288,44 @@ def test_evals_list_filters_by_dataset_and_pages_long_names_stay_inside(
     page.get_by_role("heading", name="Inputs").wait_for()
     no_sideways_scroll(page)
     shot(page, live_server, "experiment-case-long-values")
+
+
+def test_a_running_experiment_from_telemetry_links_its_cases_to_their_traces(
+    page, live_server: LiveServer, key: str, api: httpx.Client, reports: dict[str, Any]
+) -> None:
+    """The telemetry path records experiments as spans arrive (services.experiments.record, as its
+    decoder will): the page says the run is going on, and each case links to its span in the Live view."""
+    from datetime import datetime, timezone
+
+    from evalset.server.domain.experiments import ExperimentFacts, result_from_report_case
+    from evalset.server.services.experiments import record
+
+    push(api, "arith")
+    project_id = upload(api, reports["v1"], dataset="arith")["project_id"]
+    trace_id, case_span = "1" * 32, "2" * 16
+    case = {**reports["v1"]["cases"][0], "trace_id": trace_id, "span_id": case_span}
+    started = datetime.now(timezone.utc)  # after the push: the run saw the dataset
+    facts = ExperimentFacts(
+        trace_id=trace_id,
+        span_id="3" * 16,
+        name="live run",
+        task_name="calculate",
+        dataset_name="arith",
+        dataset_as_of=started,
+        as_of_source="run_start",
+        started_at=started,
+        n_cases=6,
+    )
+    experiment, _ = record(live_server.db, project_id, facts, [result_from_report_case(case)])
+    sign_in(page, key)
+    page.goto("/evals")
+    row = page.get_by_role("row", name=re.compile("^live run"))
+    expect(row).to_contain_text("running")
+    row.get_by_role("link", name="live run").click()
+    expect(page.get_by_role("status").filter(has_text="This run has not ended yet")).to_be_visible()
+    expect(page.get_by_text("the start of the run, by the client's clock")).to_be_visible()
+    shot(page, live_server, "experiment-running")
+    page.get_by_role("table", name="Cases").get_by_role("link", name=case["name"]).click()
+    trace = page.get_by_role("link", name="Trace in the Live view")
+    assert trace.get_attribute("href") == f"/live/traces/{trace_id}?span={case_span}"
+    expect(page.get_by_role("link", name="Dataset case")).to_be_visible()
