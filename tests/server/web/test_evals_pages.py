@@ -143,6 +143,14 @@ def test_experiment_page_summary_charts_filters_and_a_case(
     expect(error).to_contain_text("cannot calculate 'boom'")
     shot(page, live_server, "experiment-case-error")
 
+    page.goto(experiment["web_path"] + "?q=judge")
+    page.get_by_role("table", name="Cases").get_by_role("link", name="judge-crash").click()
+    failures = page.get_by_role("region", name="Evaluator failures")
+    expect(failures).to_contain_text("Picky raised: RuntimeError: the judge is unavailable")
+    failures.get_by_text("Traceback of Picky").click()
+    expect(failures.locator("pre")).to_contain_text("RuntimeError")
+    shot(page, live_server, "experiment-case-evaluator-failure")
+
 
 def test_dataset_state_export_links_reproduce_what_ran(
     page, live_server: LiveServer, key: str, api: httpx.Client, reports: dict[str, Any]
