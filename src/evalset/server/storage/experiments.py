@@ -30,6 +30,8 @@ __all__ = [
     "update_results",
     "set_links",
     "find_result_by_span",
+    "count_results",
+    "get_result",
 ]
 
 EXPERIMENT_FIELDS = tuple(str(column.key) for column in experiments.columns)  # str: orjson refuses quoted_name keys
@@ -122,16 +124,24 @@ def results(
     offset: int = 0,
     fields: Sequence[str] = RESULT_FIELDS,
 ) -> list[dict[str, Any]]:
-    """An experiment's case results in their stored order; filtered by status and a name search, paged."""
-    query = select(*(experiment_cases.c[f] for f in fields)).where(experiment_cases.c.experiment_id == experiment_id)
+    """An experiment's case results in their stored order; filtered by status and a name search, paged.
+
+    A page is found by position first (on the `(experiment_id, seq)` index and the filtered columns), so
+    skipping thousands of results does not read their documents."""
+    where = [experiment_cases.c.experiment_id == experiment_id]
     if status:
-        query = query.where(experiment_cases.c.status.in_(list(status)))
+        where.append(experiment_cases.c.status.in_(list(status)))
     if search:
-        query = query.where(func.lower(experiment_cases.c.name).like(_like(search), escape="\\"))
-    query = query.order_by(experiment_cases.c.seq).offset(offset)
-    if limit is not None:
-        query = query.limit(limit)
-    return list(records(conn.execute(query)))
+        where.append(func.lower(experiment_cases.c.name).like(_like(search), escape="\\"))
+    columns = [experiment_cases.c[f] for f in fields]
+    if offset or limit is not None:
+        positions = select(experiment_cases.c.seq).where(*where).order_by(experiment_cases.c.seq).offset(offset)
+        if limit is not None:
+            positions = positions.limit(limit)
+        query = select(*columns).where(experiment_cases.c.seq.in_(positions.scalar_subquery()))
+    else:
+        query = select(*columns).where(*where)
+    return list(records(conn.execute(query.order_by(experiment_cases.c.seq))))
 
 
 def results_by_names(conn: Connection, *, experiment_id: str, names: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -184,5 +194,27 @@ def find_result_by_span(conn: Connection, *, project_id: str, trace_id: str, spa
             experiment_cases.c.trace_id == trace_id,
             experiment_cases.c.span_id == span_id,
         )
+    )
+    return first_record(conn.execute(query))
+
+
+def count_results(
+    conn: Connection, *, experiment_id: str, status: Sequence[str] | None = None, search: str | None = None
+) -> int:
+    """How many of an experiment's results match these filters (as `results` applies them)."""
+    query = select(func.count()).select_from(experiment_cases).where(experiment_cases.c.experiment_id == experiment_id)
+    if status:
+        query = query.where(experiment_cases.c.status.in_(list(status)))
+    if search:
+        query = query.where(func.lower(experiment_cases.c.name).like(_like(search), escape="\\"))
+    return conn.execute(query).scalar_one()
+
+
+def get_result(conn: Connection, *, experiment_id: str, result_id: str) -> dict[str, Any] | None:
+    """One case result of an experiment, by its id."""
+    if not looks_like_uuid(result_id):
+        return None
+    query = select(*(experiment_cases.c[f] for f in RESULT_FIELDS)).where(
+        experiment_cases.c.experiment_id == experiment_id, experiment_cases.c.id == result_id
     )
     return first_record(conn.execute(query))

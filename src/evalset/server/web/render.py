@@ -20,6 +20,7 @@ from jinja2_fragments import render_block
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from evalset.server.web.charts import number, percent, seconds
 from evalset.server.web.session import Visitor
 
 __all__ = ["environment", "page", "fragment", "redirect", "wants_fragment", "NAV"]
@@ -64,6 +65,25 @@ def _pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False)
 
 
+def _compact(value: Any, size: int = 160) -> str:
+    """A value as one line of JSON (a string as it is), cut to `size` characters."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
+def _signed(value: float | None, unit: str = "") -> str:
+    """A change with its sign: '+0.25', '−12.5 pp' (percentage points for rates)."""
+    if value is None:
+        return ""
+    if unit == "pp":
+        text = f"{abs(value) * 100:.1f}".removesuffix(".0") + " pp"
+    elif unit == "s":
+        text = seconds(abs(value))
+    else:
+        text = number(abs(value))
+    return ("+" if value > 0 else "−" if value < 0 else "±") + text
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(
@@ -73,6 +93,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(ago=_ago, exact=_exact, pretty=_pretty, urlencode=urlencode, fid=_field_id)
+    env.filters.update(compact=_compact, signed=_signed, number=number, percent=percent, seconds=seconds)
     env.globals["nav"] = NAV
     return env
 

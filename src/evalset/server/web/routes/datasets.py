@@ -3,6 +3,7 @@ Delete, and Export downloads."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Annotated
 
 import orjson
@@ -140,13 +141,15 @@ def dataset_page(
 
 
 @router.get("/datasets/{ds}/export.{fmt}")
-def export_file(visitor: VisitorDep, ds: str, fmt: str) -> Response:
-    """Download the dataset as pydantic-evals YAML or JSON (what `Dataset.from_file` loads)."""
+def export_file(visitor: VisitorDep, ds: str, fmt: str, as_of: datetime | None = None) -> Response:
+    """Download the dataset as pydantic-evals YAML or JSON (what `Dataset.from_file` loads); with `as_of`,
+    exactly as it was at that moment (the state an experiment ran on)."""
     if fmt not in ("json", "yaml"):
         raise InvalidInput("Export as .json or .yaml.")
     dataset = datasets.get_dataset(visitor.db, visitor.principal(), ds)
-    chunks = export.open_export(visitor.db, visitor.principal(), dataset["id"])
-    headers = {"Content-Disposition": f'attachment; filename="{dataset["name"]}.{fmt}"'}
+    chunks = export.open_export(visitor.db, visitor.principal(), dataset["id"], as_of=as_of)
+    stem = dataset["name"] + (as_of.astimezone(timezone.utc).strftime("-as-of-%Y%m%dT%H%M%SZ") if as_of else "")
+    headers = {"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'}
     if fmt == "json":
         return StreamingResponse(chunks, media_type="application/json", headers=headers)
     import yaml
