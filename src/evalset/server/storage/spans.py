@@ -308,6 +308,11 @@ def _span_conditions(conn: Connection, table: Any, search: TraceSearch) -> list[
     return conditions
 
 
+SEARCH_WINDOW = 10_000
+"""How many traces one search request looks through (newest first) before it answers with what it found
+and a cursor to look further: a rare match in a project of millions of traces costs pages, not minutes."""
+
+
 def list_traces(
     conn: Connection,
     *,
@@ -315,28 +320,39 @@ def list_traces(
     search: TraceSearch | None = None,
     before: tuple[int, str] | None = None,
     limit: int = 50,
-) -> tuple[list[TraceSummary], bool]:
-    """Traces newest first (by start), `limit` of them from the keyset position `before` (start_ns,
-    trace_id) on, and whether more follow. With a search, only traces having a matching span (a running
-    one included): the scan walks the traces newest first and checks each trace's spans by index."""
-    query = select(traces).where(traces.c.project_id == project_id)
+    window: int = SEARCH_WINDOW,
+) -> tuple[list[TraceSummary], tuple[int, str] | None]:
+    """Traces newest first (by start), up to `limit` of them from the keyset position `before` (start_ns,
+    trace_id, exclusive) on, and the position to continue from (None at the end).
+
+    With a search, only traces with a matching span (a running one included). The search walks the traces
+    newest first and checks each trace's spans through the trace index, looking through at most `window`
+    traces per call: then the page may be short, and the position returned continues the search."""
+    where = [traces.c.project_id == project_id]
     if before is not None:
-        query = query.where(tuple_(traces.c.start_ns, traces.c.trace_id) < tuple_(*before))
+        where.append(tuple_(traces.c.start_ns, traces.c.trace_id) < tuple_(*before))
+    newest_first = (traces.c.start_ns.desc(), traces.c.trace_id.desc())
+    bound = None
+    query = select(traces).where(*where)
     if search is not None and not search.empty:
-        match = []
-        for table in (spans, pending_spans):
-            conditions = _span_conditions(conn, table, search)
-            match.append(
-                exists().where(
-                    table.c.project_id == traces.c.project_id, table.c.trace_id == traces.c.trace_id, *conditions
-                )
-            )
-        query = query.where(or_(*match))
-    query = query.order_by(traces.c.start_ns.desc(), traces.c.trace_id.desc()).limit(limit + 1)
-    rows = list(records(conn.execute(query)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return _summaries(conn, project_id, rows), more
+        edge = select(traces.c.start_ns, traces.c.trace_id).where(*where).order_by(*newest_first).offset(window - 1)
+        bound = conn.execute(edge.limit(1)).first()
+        if bound is not None:
+            query = query.where(tuple_(traces.c.start_ns, traces.c.trace_id) >= tuple_(*bound))
+        query = query.where(or_(*(_matches(conn, table, search) for table in (spans, pending_spans))))
+    rows = list(records(conn.execute(query.order_by(*newest_first).limit(limit + 1))))
+    if len(rows) > limit:
+        rows = rows[:limit]
+        resume: tuple[int, str] | None = (rows[-1]["start_ns"], rows[-1]["trace_id"])
+    else:
+        resume = None if bound is None else (bound[0], bound[1])
+    return _summaries(conn, project_id, rows), resume
+
+
+def _matches(conn: Connection, table: Any, search: TraceSearch) -> Any:
+    """A trace has a span of `table` meeting the search (looked up through the trace's own spans)."""
+    conditions = _span_conditions(conn, table, search)
+    return exists().where(table.c.project_id == traces.c.project_id, table.c.trace_id == traces.c.trace_id, *conditions)
 
 
 def _counts(conn: Connection, table: Any, project_id: str, trace_ids: list[str]) -> dict[str, int]:
