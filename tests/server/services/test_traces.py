@@ -319,7 +319,9 @@ def test_cases_from_spans_keep_a_snapshot_and_are_validated(db: Database, me: Pr
         )
     assert refused.value.errors[0]["case_index"] == 1
     assert dataset_service.get_dataset(db, me, "qa")["case_count"] == 1  # all or none
+    assert traces.trace_exists(db, me, t) and not traces.trace_exists(db, member(db, "x"), t)
     traces.expire_old_traces(db, retention=timedelta(0))
+    assert not traces.trace_exists(db, me, t)
     from evalset.server.services import cases as case_service
 
     kept = case_service.get_case(db, me, "qa", case["id"])
