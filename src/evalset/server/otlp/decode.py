@@ -182,7 +182,7 @@ def _parse(body: bytes, encoding: Encoding, message: Message, groups: tuple[str,
             raise MalformedExport(f"The body is not a valid OTLP protobuf message ({error}).") from None
         return
     try:
-        data = orjson.loads(body)
+        data = orjson.loads(body) if body.strip() else {}  # an empty body: an empty export
     except orjson.JSONDecodeError as error:
         raise MalformedExport(f"The body is not valid JSON ({error}).") from None
     if not isinstance(data, dict):
@@ -400,8 +400,17 @@ def decode_logs(body: bytes, encoding: Encoding) -> tuple[Decoded, int]:
 
 
 def check_metrics(body: bytes, encoding: Encoding) -> None:
-    """Read a metrics export (MalformedExport when it cannot be read); metrics are not stored."""
-    _parse(body, encoding, ExportMetricsServiceRequest(), ("resourceMetrics",) * 6)
+    """Read a metrics export (MalformedExport when it cannot be read); metrics are not stored. JSON is only
+    checked to be an object: exemplars carry hex ids that protobuf's JSON parser would refuse."""
+    if encoding == "protobuf":
+        _parse(body, encoding, ExportMetricsServiceRequest(), ())
+        return
+    try:
+        data = orjson.loads(body) if body.strip() else {}
+    except orjson.JSONDecodeError as error:
+        raise MalformedExport(f"The body is not valid JSON ({error}).") from None
+    if not isinstance(data, dict):
+        raise MalformedExport('An OTLP/JSON export is a JSON object, e.g. {"resourceMetrics": [...]}.')
 
 
 # --- answers -----------------------------------------------------------------------------------
