@@ -21,7 +21,7 @@ from evalset.server.api.v1.trace_models import (
     trace_errors,
 )
 from evalset.server.errors import BadRequest, InvalidInput, PayloadTooLarge, ServiceUnavailable, UnsupportedMediaType
-from evalset.server.otlp import decode
+from evalset.server.otlp import decode, transport
 from evalset.server.services import keys, traces
 
 router = APIRouter(tags=["traces"])
@@ -41,12 +41,12 @@ def _decoders(request: Request) -> CapacityLimiter:
 
 def _decode_request(request: Request, body: bytes) -> tuple[bytes, decode.Encoding]:
     try:
-        encoding = decode.encoding_of(request.headers.get("content-type"))
+        encoding = transport.encoding_of(request.headers.get("content-type"))
         limit = request.app.state.settings.max_body_bytes
-        return decode.decompress(body, request.headers.get("content-encoding"), limit), encoding
-    except decode.UnsupportedEncoding as error:
+        return transport.decompress(body, request.headers.get("content-encoding"), limit), encoding
+    except transport.UnsupportedEncoding as error:
         raise UnsupportedMediaType(str(error)) from None
-    except decode.BodyTooLarge as error:
+    except transport.BodyTooLarge as error:
         raise PayloadTooLarge(str(error)) from None
     except decode.MalformedExport as error:
         raise BadRequest(str(error)) from None
@@ -68,8 +68,8 @@ def _otlp(
             "them; nothing of this export was taken. Send it again shortly.",
             retry_after=RETRY_AFTER,
         )
-    answer = decode.traces_response if read is decode.decode_traces else decode.logs_response
-    return answer(decoded, total, encoding), decode.MEDIA_TYPES[encoding]
+    answer = transport.traces_response if read is decode.decode_traces else transport.logs_response
+    return answer(decoded, total, encoding), transport.MEDIA_TYPES[encoding]
 
 
 @router.post("/traces/", openapi_extra=OTLP_BODY_DOC("ExportTraceServiceRequest"), responses=OTLP_ERRORS)
@@ -101,7 +101,7 @@ def _metrics(request: Request, caller: Caller, body: bytes) -> tuple[bytes, str]
         decode.check_metrics(data, encoding)
     except decode.MalformedExport as error:
         raise BadRequest(str(error)) from None
-    return decode.metrics_response(encoding), decode.MEDIA_TYPES[encoding]
+    return transport.metrics_response(encoding), transport.MEDIA_TYPES[encoding]
 
 
 @router.post("/metrics/", openapi_extra=OTLP_BODY_DOC("ExportMetricsServiceRequest"), responses=OTLP_ERRORS)
