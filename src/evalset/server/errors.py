@@ -7,10 +7,14 @@ EvalsetError                      (500, never raised on purpose)
 ├── NotFound                      404
 │   ├── DatasetNotFound                "Dataset not found"
 │   ├── CaseNotFound                   "Case not found"
-│   └── ExperimentNotFound             "Experiment not found"
+│   ├── ExperimentNotFound             "Experiment not found"
+│   ├── TraceNotFound                  "Trace not found"
+│   └── SpanNotFound                   "Span not found"
+├── BadRequest                    400  an OTLP export that cannot be read
 ├── Conflict                      409  a name is taken; an import conflict
 ├── PreconditionFailed            412  If-Match names a stale version
 ├── PayloadTooLarge               413  body over the configured limit
+├── UnsupportedMediaType          415  an OTLP export in an encoding the receiver does not speak
 ├── InvalidInput                  422  bad JSON, field, name, schema or case data (with `errors`)
 └── ServiceUnavailable            503  the write could not get through now (with Retry-After)
 ```
@@ -30,9 +34,13 @@ __all__ = [
     "DatasetNotFound",
     "CaseNotFound",
     "ExperimentNotFound",
+    "TraceNotFound",
+    "SpanNotFound",
     "Conflict",
+    "BadRequest",
     "PreconditionFailed",
     "PayloadTooLarge",
+    "UnsupportedMediaType",
     "InvalidInput",
     "ServiceUnavailable",
     "Violation",
@@ -100,6 +108,16 @@ class ExperimentNotFound(NotFound):
         super().__init__(detail)
 
 
+class TraceNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("Trace not found")
+
+
+class SpanNotFound(NotFound):
+    def __init__(self, detail: str = "Span not found") -> None:
+        super().__init__(detail)
+
+
 class Conflict(EvalsetError):
     status_code = 409
 
@@ -110,6 +128,16 @@ class PreconditionFailed(EvalsetError):
 
 class PayloadTooLarge(EvalsetError):
     status_code = 413
+
+
+class UnsupportedMediaType(EvalsetError):
+    status_code = 415
+
+
+class BadRequest(EvalsetError):
+    """A body that cannot be read at all (an OTLP export that is not protobuf or JSON as claimed): 400."""
+
+    status_code = 400
 
 
 class InvalidInput(EvalsetError):
@@ -134,6 +162,7 @@ class ServiceUnavailable(EvalsetError):
 # --- the one exception handler -------------------------------------------------------------
 
 _FIELD_ROOTS = {"cases"}
+PROTOBUF = "application/x-protobuf"
 
 
 def _violations_from_pydantic(errors: list[dict[str, Any]], body: Any) -> list[Violation]:
@@ -195,11 +224,23 @@ def install_handlers(app: Any) -> None:
     def respond(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
         return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
 
+    def otlp_status(
+        request: Request, status: int, detail: str, headers: dict[str, str] | None = None
+    ) -> Response | None:
+        """OTLP exports sent as protobuf get their errors as a protobuf google.rpc.Status, as the spec asks."""
+        from evalset.server.otlp.transport import status_body, wants_status_body
+
+        if not wants_status_body(request.method, request.url.path, request.headers.get("content-type")):
+            return None
+        return Response(status_body(status, detail), status_code=status, media_type=PROTOBUF, headers=headers)
+
     async def domain_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, EvalsetError)
         if _for_pages(request):
             return await request.app.state.render_error(request, exc)
-        return respond(exc.status_code, exc.body(), exc.headers())
+        return otlp_status(request, exc.status_code, exc.detail, exc.headers()) or respond(
+            exc.status_code, exc.body(), exc.headers()
+        )
 
     async def request_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -217,7 +258,7 @@ def install_handlers(app: Any) -> None:
             error = EvalsetError(detail)
             error.status_code = exc.status_code  # type: ignore[misc]
             return await request.app.state.render_error(request, error)
-        return respond(exc.status_code, {"detail": detail})
+        return otlp_status(request, exc.status_code, detail) or respond(exc.status_code, {"detail": detail})
 
     async def unexpected(request: Request, exc: Exception) -> Response:
         detail = f"Internal server error ({type(exc).__name__}); see the server log."

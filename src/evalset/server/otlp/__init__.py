@@ -1,0 +1,10 @@
+"""The OTLP/HTTP trace receiver.
+
+```
+otlp/
+  transport.py  content types, gzip and the size limit; the answers (partial success, google.rpc.Status)
+  decode.py     protobuf and JSON exports -> SpanRecords (logfire's JSON-encoded values decoded)
+  writer.py     the bounded queue and the thread that commits batches and calls the SpanConsumers
+```
+The routes (`api/v1/otlp.py`) read the body, authenticate, decode, and offer the records to the writer.
+"""
