@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from evalset.server.web.session import Visitor
+from evalset.server.web.spantree import format_duration
 
 __all__ = ["environment", "page", "fragment", "redirect", "wants_fragment", "NAV"]
 
@@ -64,6 +66,32 @@ def _pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False)
 
 
+def _readable(value: Any) -> str:
+    """Any attribute value as indented JSON (bytes and other non-JSON values as their text)."""
+    return json.dumps(value, indent=2, ensure_ascii=False, default=_as_text)
+
+
+def _as_text(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, (tuple, set, frozenset)):
+        return list(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    return str(value)
+
+
+def _exact_ms(value: datetime | None) -> str:
+    """A span time to the millisecond (UTC)."""
+    if value is None:
+        return ""
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
+
+
+def _reject_keys(mapping: Mapping[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: v for k, v in mapping.items() if k not in keys}
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(
@@ -73,6 +101,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(ago=_ago, exact=_exact, pretty=_pretty, urlencode=urlencode, fid=_field_id)
+    env.filters.update(readable=_readable, exact_ms=_exact_ms, duration=format_duration, reject_keys=_reject_keys)
     env.globals["nav"] = NAV
     return env
 
