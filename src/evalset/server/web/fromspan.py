@@ -1,7 +1,7 @@
 """Add to Dataset from spans, the page's own logic: the mapping choices and the form round trip. Pure.
 
 ```
-read_mapping(params)       -> {case field: FieldChoice}   what each field takes: the proposal, a path, nothing
+read_mapping(params)       -> {case field: FieldChoice}   what each field takes: the proposal, the attributes, a path, nothing
 mapping_params(mapping)    -> {param: value}              the same as query/hidden fields, to carry it along
 fits_form(dataset, case)   -> bool                        the schema-driven form shows these values losslessly
 ```
@@ -15,14 +15,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
+from evalset.server.domain.spans import SpanRecord
 from evalset.server.web.caseform import DATA_FIELDS, CaseForm, Field, build_form, read_form
 
-__all__ = ["FieldChoice", "SOURCES", "read_mapping", "mapping_params", "fits_form", "form_values"]
+__all__ = ["FieldChoice", "SOURCES", "read_mapping", "mapping_params", "fits_form", "form_values", "snapshot_span"]
 
-SOURCES = ("proposal", "path", "none")
-"""A field takes the value proposed from the span, the value at a JSON path into its attributes, or nothing."""
+SOURCES = ("proposal", "attributes", "path", "none")
+"""A field takes the value proposed from the span, all its attributes, the value at a JSON path into its
+attributes, or nothing."""
 
 
 @dataclass
@@ -37,7 +40,7 @@ def _last(params: Mapping[str, Sequence[str]], key: str) -> str:
 
 
 def read_mapping(params: Mapping[str, Sequence[str]]) -> dict[str, FieldChoice]:
-    """Each case field's choice from `<field>_from` (proposal | path | none) and `<field>_path`."""
+    """Each case field's choice from `<field>_from` (proposal | attributes | path | none) and `<field>_path`."""
     mapping = {}
     for name in DATA_FIELDS:
         source = _last(params, f"{name}_from")
@@ -87,3 +90,41 @@ def _same(posted: Any, original: Any) -> bool:
     if isinstance(posted, list) and isinstance(original, list):
         return len(posted) == len(original) and all(_same(a, b) for a, b in zip(posted, original, strict=True))
     return posted == original and type(posted) is type(original)
+
+
+def _moment(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return None
+
+
+def snapshot_span(snapshot: Any) -> SpanRecord | None:
+    """A case's stored copy of its source span (`source_span`, times as ISO text) as a span record to
+    show; None when the case has none or it cannot be read."""
+    if not isinstance(snapshot, Mapping):
+        return None
+    start = _moment(snapshot.get("start_time"))
+    if start is None:
+        return None
+    attributes = snapshot.get("attributes")
+    status = snapshot.get("status")
+    return SpanRecord(
+        trace_id=str(snapshot.get("trace_id") or ""),
+        span_id=str(snapshot.get("span_id") or ""),
+        parent_span_id=snapshot.get("parent_span_id") or None,
+        name=str(snapshot.get("name") or ""),
+        start_time=start,
+        end_time=_moment(snapshot.get("end_time")),
+        status=status if status in ("unset", "ok", "error") else "unset",
+        status_message=snapshot.get("status_message"),
+        kind=str(snapshot.get("kind") or "internal"),
+        scope=snapshot.get("scope"),
+        service_name=snapshot.get("service_name"),
+        attributes=attributes if isinstance(attributes, Mapping) else {},
+    )

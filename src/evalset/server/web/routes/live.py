@@ -21,15 +21,15 @@ if ("live", "Live", "/live") not in NAV:
 
 
 @router.get("/live")
-def live_page(visitor: VisitorDep, q: str = "", before: str | None = None) -> Response:
+def live_page(visitor: VisitorDep, q: str = "", cursor: str | None = None) -> Response:
     """Recent traces, newest first; the first page refreshes itself (the script polls its block)."""
-    found = traces.list_traces(visitor.db, visitor.principal(), query=q, before=before, limit=PAGE_SIZE)
+    found = traces.list_traces(visitor.db, visitor.principal(), search=q, cursor=cursor or None, limit=PAGE_SIZE)
     first_url = "/live" + ("?" + urlencode({"q": q}) if q else "")
     context = {
         "p": found,
         "q": q,
-        "cursor": before,
-        "live": before is None,
+        "cursor": cursor,
+        "live": not cursor,
         "poll_url": first_url,
         "first_url": first_url,
         "section": "live",
