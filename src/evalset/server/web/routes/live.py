@@ -48,13 +48,7 @@ def trace_page(visitor: VisitorDep, trace_id: str, span: str | None = None) -> R
     selected = tree.find(span) if span else (tree.rows[0] if tree.rows else None)
     missing = span if span and selected is None else None
     title = tree.roots[0].span.name if tree.roots else "Trace"
-    return page(
-        visitor,
-        "trace.html",
-        trace_id=trace_id,
-        tree=tree,
-        selected=selected,
-        missing=missing,
-        title=title,
-        section="live",
-    )
+    context = {"trace_id": trace_id, "tree": tree, "selected": selected, "missing": missing, "title": title}
+    if wants_fragment(visitor.request):  # a running trace's page polls its block while spans arrive
+        return fragment(visitor, "trace.html", "trace", **context)
+    return page(visitor, "trace.html", section="live", **context)

@@ -145,9 +145,9 @@ document.addEventListener("click", (event) => {
   livePaused = !livePaused;
   liveControls();
 });
-function busy(block) {  // the visitor is on a link or control of the list (not the pause button): leave it be
+function busy(block) {  // the visitor is on a control inside (not the pause button) or has ticked a box: leave it be
   const focused = document.activeElement;
-  return block.contains(focused) && !focused.matches("[data-live-toggle]");
+  return (block.contains(focused) && !focused.matches("[data-live-toggle]")) || block.querySelector("input:checked");
 }
 async function poll() {
   const block = document.querySelector("[data-poll]");
