@@ -239,7 +239,7 @@ def test_empty_project_explains_how_to_send_and_the_logfire_snippet_shows_up_liv
     assert page.get_by_role("link", name="answer question").count() == 1
     page.get_by_role("button", name="Resume live updates").click()
     expect(page.get_by_role("link", name="answer question")).to_have_count(2, timeout=15_000)
-    page.get_by_label("Search spans").fill("name:\"call model\"")
+    page.get_by_label("Search spans").fill('name:"call model"')
     page.get_by_role("button", name="Search").click()
     expect(page.get_by_role("link", name="answer question")).to_have_count(1)
     assert "q=name" in page.url

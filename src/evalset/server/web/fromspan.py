@@ -1,9 +1,10 @@
 """Add to Dataset from spans, the page's own logic: the mapping choices and the form round trip. Pure.
 
 ```
-read_mapping(params)       -> {case field: FieldChoice}   what each field takes: the proposal, the attributes, a path, nothing
-mapping_params(mapping)    -> {param: value}              the same as query/hidden fields, to carry it along
-fits_form(dataset, case)   -> bool                        the schema-driven form shows these values losslessly
+read_mapping(params)      -> {case field: FieldChoice}  each field takes the proposal, the attributes, a path or nothing
+mapping_params(mapping)   -> {param: value}             the same as query/hidden fields, to carry it along
+fits_form(dataset, case)  -> bool                       the schema-driven form shows these values losslessly
+snapshot_span(snapshot)   -> SpanRecord | None          a case's stored copy of its source span, to show
 ```
 
 A proposal that the form cannot show as it is (a string where the schema wants an object, keys the schema
