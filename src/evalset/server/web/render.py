@@ -81,6 +81,17 @@ def _as_text(value: Any) -> Any:
     return str(value)
 
 
+def _json_text(value: Any) -> Any:
+    """A string holding a JSON object or array, parsed (to show it indented); None for anything else."""
+    if not isinstance(value, str) or not value.lstrip().startswith(("{", "[")) or len(value) > 1_000_000:
+        return None
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, (dict, list)) else None
+
+
 def _exact_ms(value: datetime | None) -> str:
     """A span time to the millisecond (UTC)."""
     if value is None:
@@ -102,6 +113,7 @@ def environment() -> Environment:
     )
     env.filters.update(ago=_ago, exact=_exact, pretty=_pretty, urlencode=urlencode, fid=_field_id)
     env.filters.update(readable=_readable, exact_ms=_exact_ms, duration=format_duration, reject_keys=_reject_keys)
+    env.filters["json_text"] = _json_text
     env.globals["nav"] = NAV
     return env
 
