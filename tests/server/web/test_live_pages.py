@@ -10,11 +10,13 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import expect
 
+from evalset.server.services import traces
 from tests.conftest import READ, WRITE, LiveServer
 from tests.server.web.conftest import shot, sign_in
 from tests.server.web.test_pages import api_dataset
@@ -130,8 +132,15 @@ def test_live_view_then_add_a_span_to_a_dataset_fixing_a_field_error(page, live_
     assert case["inputs"] == {"question": "What is the capital of France?", "count": 4}
     assert case["expected_output"] == "Paris" and case["tags"] == ["from-production"]
     assert (case["source_trace_id"], case["source_span_id"]) == (trace_id, span_id)
+    case_url = page.url
     source.click()
     expect(page.get_by_role("link", name="call model")).to_have_attribute("aria-current", "true")
+
+    traces.expire_old_traces(live_server.db, retention=timedelta(0))  # the trace expires: the snapshot stays
+    page.goto(case_url)
+    page.get_by_role("region", name="Source span: call model").wait_for()
+    assert page.get_by_role("link", name="Source trace").count() == 0
+    expect(page.get_by_role("main")).to_contain_text("(no longer stored)")
 
 
 def test_read_only_key_sees_traces_but_no_add_button(page, live_server: LiveServer) -> None:
