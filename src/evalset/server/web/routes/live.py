@@ -15,6 +15,8 @@ from evalset.server.web.spantree import build_tree
 
 router = APIRouter()
 PAGE_SIZE = 50
+MAX_ROWS = 2000
+"""Most spans a trace page lists (a bigger trace lists the first ones in tree order; the API has them all)."""
 
 if ("live", "Live", "/live") not in NAV:
     NAV.append(("live", "Live", "/live"))
@@ -49,6 +51,7 @@ def trace_page(visitor: VisitorDep, trace_id: str, span: str | None = None) -> R
     missing = span if span and selected is None else None
     title = tree.roots[0].span.name if tree.roots else "Trace"
     context = {"trace_id": trace_id, "tree": tree, "selected": selected, "missing": missing, "title": title}
+    context["max_rows"] = MAX_ROWS
     if wants_fragment(visitor.request):  # a running trace's page polls its block while spans arrive
         return fragment(visitor, "trace.html", "trace", **context)
     return page(visitor, "trace.html", section="live", **context)
