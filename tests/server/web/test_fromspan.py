@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from evalset.server.web.fromspan import FieldChoice, fits_form, mapping_params, read_mapping
+from evalset.server.web.fromspan import FieldChoice, fits_form, mapping_params, read_mapping, snapshot_span
 
 SCHEMA = {
     "type": "object",
@@ -60,3 +60,22 @@ def test_values_the_form_would_change_or_drop_go_to_the_json_editors(case: dict[
 
 def test_without_schemas_everything_fits_the_json_editors() -> None:
     assert fits_form({}, {"inputs": "text", "expected_output": [1, {"a": None}], "metadata": {"k": True}})
+
+
+def test_a_stored_snapshot_reads_back_as_a_span_and_junk_as_none() -> None:
+    stored = {
+        "trace_id": "ab" * 16,
+        "span_id": "cd" * 8,
+        "parent_span_id": None,
+        "name": "call model",
+        "start_time": "2026-11-22T07:00:00.123456+00:00",
+        "end_time": "2026-11-22T07:00:01.5Z",
+        "status": "error",
+        "attributes": {"k": [1]},
+    }
+    span = snapshot_span(stored)
+    assert span is not None and span.name == "call model" and span.status == "error"
+    assert span.end_time is not None and (span.end_time - span.start_time).total_seconds() == pytest.approx(1.376544)
+    assert span.attributes == {"k": [1]}
+    assert snapshot_span(None) is None and snapshot_span({"name": "no times"}) is None
+    assert snapshot_span({**stored, "status": "weird", "attributes": "x"}).attributes == {}  # type: ignore[union-attr]
