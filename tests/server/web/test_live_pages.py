@@ -252,3 +252,53 @@ def test_empty_project_explains_how_to_send_and_the_logfire_snippet_shows_up_liv
     page.get_by_role("button", name="Search").click()
     expect(page.get_by_role("link", name="answer question")).to_have_count(1)
     assert "q=name" in page.url
+
+
+LONG_JOB = """
+import sys
+import logfire
+
+logfire.configure(token=sys.argv[1], advanced=logfire.AdvancedOptions(base_url=sys.argv[2]), console=False)
+with logfire.span("nightly evaluation", suite="qa"):
+    with logfire.span("load dataset"):
+        pass
+    logfire.force_flush()  # the finished child and the pending span of "nightly evaluation" go now
+    print("started", flush=True)
+    sys.stdin.readline()  # running until the test says so
+"""
+
+
+def test_a_running_logfire_span_shows_once_as_running_then_finishes_in_place(
+    page, live_server: LiveServer, tmp_path: Path
+) -> None:
+    key, _ = live_server.new_key(READ, WRITE, TRACES)
+    job = subprocess.Popen(
+        [sys.executable, "-c", LONG_JOB, key, live_server.base_url],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        assert job.stdout is not None and job.stdout.readline().strip() == "started", job.stderr
+        sign_in(page, key)
+        page.goto("/live")
+        row = page.get_by_role("row").filter(has=page.get_by_role("link", name="nightly evaluation"))
+        expect(row).to_contain_text("running", timeout=30_000)
+        row.get_by_role("link", name="nightly evaluation").click()
+        running = page.get_by_role("row").filter(has=page.get_by_role("link", name="nightly evaluation"))
+        expect(running).to_contain_text("running")
+        expect(page.get_by_role("link", name="nightly evaluation")).to_have_count(1)  # shown once
+        expect(page.get_by_role("region", name="nightly evaluation")).to_contain_text("suite")
+        assert page.get_by_role("link", name="Add to dataset").count() == 0  # not until it has ended
+        shot(page, live_server, "trace-page-running")
+        job.communicate("go\n", timeout=60)
+        expect(running).not_to_contain_text("running", timeout=30_000)  # the page refreshed itself
+        expect(page.get_by_role("link", name="nightly evaluation")).to_have_count(1)
+        expect(page.get_by_role("link", name="Add to dataset")).to_be_visible()
+    finally:
+        if job.poll() is None:
+            job.kill()
+            job.wait()
+    assert job.returncode == 0
