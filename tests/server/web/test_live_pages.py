@@ -272,8 +272,10 @@ def test_a_running_logfire_span_shows_once_as_running_then_finishes_in_place(
     page, live_server: LiveServer, tmp_path: Path
 ) -> None:
     key, _ = live_server.new_key(READ, WRITE, TRACES)
+    script = tmp_path / "long_job.py"
+    script.write_text(LONG_JOB)
     job = subprocess.Popen(
-        [sys.executable, "-c", LONG_JOB, key, live_server.base_url],
+        [sys.executable, str(script), key, live_server.base_url],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -291,6 +293,7 @@ def test_a_running_logfire_span_shows_once_as_running_then_finishes_in_place(
         running = page.get_by_role("row").filter(has=page.get_by_role("link", name="nightly evaluation"))
         expect(running).to_contain_text("running")
         expect(page.get_by_role("link", name="nightly evaluation")).to_have_count(1)  # shown once
+        assert page.locator("td.span-name a").all_inner_texts() == ["nightly evaluation", "load dataset"]
         expect(page.get_by_role("region", name="nightly evaluation")).to_contain_text("suite")
         assert page.get_by_role("link", name="Add to dataset").count() == 0  # not until it has ended
         shot(page, live_server, "trace-page-running")
