@@ -197,8 +197,10 @@ def test_long_values_errors_and_several_spans_added_at_once(page, live_server: L
     page.get_by_role("button", name="Create dataset").click()
     page.get_by_text("Dataset triage created.").wait_for()
     expect(page.get_by_label("Dataset", exact=True)).to_have_value("triage")
-    page.get_by_role("group", name="Expected output").get_by_label("A JSON path into the attributes").check()
-    page.get_by_label("JSON path for expected output").fill("$.nowhere")
+    page.get_by_label("JSON path for expected output").fill("$.nowhere")  # typing a path chooses it
+    expect(
+        page.get_by_role("group", name="Expected output").get_by_label("A JSON path into the attributes")
+    ).to_be_checked()
     page.get_by_role("button", name="Apply mapping").click()
     expect(page.locator("#map-expected_output-error")).to_contain_text("leads nowhere")
     page.get_by_label("JSON path for expected output").fill("$.email")

@@ -165,3 +165,11 @@ document.addEventListener("DOMContentLoaded", () => {
   liveControls();
   setInterval(poll, POLL_MS);  // does nothing on pages without a live list
 });
+
+// Add to Dataset's mapping: typing a JSON path chooses "A JSON path" for that field.
+document.addEventListener("input", (event) => {
+  const input = event.target.closest(".mapping input[data-path-for]");
+  if (!input) return;
+  const radio = input.form.querySelector(`input[type=radio][name="${input.dataset.pathFor}_from"][value=path]`);
+  if (radio) radio.checked = true;
+});
