@@ -12,6 +12,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from evalset.server.domain.auth import WRITE_DATASETS, Principal
+from evalset.server.domain.names import name_problem
 from evalset.server.domain.spans import SpanRecord
 from evalset.server.errors import Conflict, InvalidInput
 from evalset.server.services import cases, datasets, traces
@@ -20,6 +21,7 @@ from evalset.server.web.fromspan import FieldChoice, fits_form, mapping_params, 
 from evalset.server.web.render import page, redirect
 from evalset.server.web.routes.datasets import multi
 from evalset.server.web.session import PostedForm, Visitor, VisitorDep
+from evalset.server.web.wizard import check_name
 
 router = APIRouter()
 ADD = "/live/traces/{trace_id}/add"
@@ -173,8 +175,9 @@ def create_dataset(visitor: VisitorDep, trace_id: str, form: PostedForm) -> Resp
     spans = _spans(visitor, principal, trace_id, params.get("span", []))
     name = str(form.get("new_dataset") or "").strip()
     try:
-        if not name:
-            raise InvalidInput("Type a name for the new dataset.")
+        problem = check_name(name) or name_problem(name)  # the New dataset page's words; UUIDs refused too
+        if problem:
+            raise InvalidInput(problem[0].upper() + problem[1:])
         created = datasets.create_dataset(visitor.db, principal, {"name": name})
     except (InvalidInput, Conflict) as exc:
         context = _context(visitor, principal, trace_id, spans, {k: v for k, v in params.items() if k != "dataset"})
