@@ -37,11 +37,11 @@ def make_spans(service: str = "checkout") -> list[ReadableSpan]:
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
     provider.add_span_processor(SimpleSpanProcessor(memory))
     tracer = provider.get_tracer("tests.otlp", "1.0")
-    with tracer.start_as_current_span("POST /orders", attributes={"http.method": "POST", "order.items": 3}):
-        with tracer.start_as_current_span("charge card") as child:
-            child.set_attribute("amounts", [1.5, 2.5])
-            child.add_event("retry", {"attempt": 2})
-            child.set_status(Status(StatusCode.ERROR, "card declined"))
+    root = tracer.start_as_current_span("POST /orders", attributes={"http.method": "POST", "order.items": 3})
+    with root, tracer.start_as_current_span("charge card") as child:
+        child.set_attribute("amounts", [1.5, 2.5])
+        child.add_event("retry", {"attempt": 2})
+        child.set_status(Status(StatusCode.ERROR, "card declined"))
     provider.shutdown()
     return list(memory.get_finished_spans())
 

@@ -200,6 +200,33 @@ def test_search_by_span_name_service_and_attribute(db: Database, me: Principal) 
     assert found("100%_") == set()  # LIKE wildcards are matched literally
 
 
+def test_a_search_looks_through_a_window_of_traces_and_continues(db: Database, me: Principal) -> None:
+    from evalset.server.domain.traces import parse_search
+    from evalset.server.storage import spans as span_store
+
+    ids = [tid() for _ in range(10)]
+    store(
+        db,
+        me,
+        *(span(t, "rare" if i in (1, 6) else "common", start=NOW + timedelta(seconds=i)) for i, t in enumerate(ids)),
+    )
+    search = parse_search("rare")
+    found, before = [], None
+    calls = 0
+    while True:
+        calls += 1
+        with db.read() as conn:
+            page, before = span_store.list_traces(
+                conn, project_id=me.project_id, search=search, before=before, limit=5, window=3
+            )
+        found.extend(s.trace_id for s in page)
+        if before is None:
+            break
+    assert found == [ids[6], ids[1]] and calls == 4  # 10 traces, 3 per look
+    first = traces.list_traces(db, me, search="rare", limit=5)
+    assert [s.trace_id for s in first.traces] == [ids[6], ids[1]] and first.searched_to is None  # window 10,000
+
+
 def test_retention_deletes_whole_old_traces_only(db: Database, me: Principal) -> None:
     old, new = tid(), tid()
     old_root = span(old, "old", start=NOW - timedelta(days=40))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import hashlib
 import zlib
 from collections.abc import Iterable, Iterator
@@ -221,7 +222,30 @@ def _value(value: Any) -> Any:
 
 
 def _attributes(pairs: Iterable[Any]) -> dict[str, Any]:
-    return {kv.key: _value(kv.value) for kv in pairs}
+    found: dict[str, Any] = {}
+    for kv in pairs:  # the common scalar kinds inline: this runs for every attribute of every span
+        value = kv.value
+        kind = value.WhichOneof("value")
+        if kind == "string_value":
+            found[kv.key] = value.string_value
+        elif kind == "int_value":
+            found[kv.key] = value.int_value
+        else:
+            found[kv.key] = _value(value)
+    return found
+
+
+@functools.lru_cache(maxsize=512)
+def _json_keys(schema_text: str) -> tuple[str, ...]:
+    """The attributes a `logfire.json_schema` lists with a non-empty schema (their values are JSON text).
+    Cached: a program sends the same few schemas over and over."""
+    try:
+        properties = orjson.loads(schema_text).get("properties") or {}
+    except (orjson.JSONDecodeError, AttributeError):
+        return ()
+    if not isinstance(properties, dict):
+        return ()
+    return tuple(key for key, schema in properties.items() if schema)
 
 
 def decode_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
@@ -230,15 +254,9 @@ def decode_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
     schema_text = attributes.get("logfire.json_schema")
     if not isinstance(schema_text, str):
         return attributes
-    try:
-        properties = orjson.loads(schema_text).get("properties") or {}
-    except (orjson.JSONDecodeError, AttributeError):
-        return attributes
-    if not isinstance(properties, dict):
-        return attributes
-    for key, schema in properties.items():
+    for key in _json_keys(schema_text):
         value = attributes.get(key)
-        if schema and isinstance(value, str):
+        if isinstance(value, str):
             with contextlib.suppress(orjson.JSONDecodeError):
                 attributes[key] = orjson.loads(value)
     return attributes

@@ -9,18 +9,26 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from evalset.server.domain import proposals
 from evalset.server.domain.auth import Principal
 from evalset.server.domain.proposals import PathError, Proposal
 from evalset.server.domain.spans import SpanRecord
-from evalset.server.domain.traces import TraceSearch, TraceSummary, is_span_id, is_trace_id, parse_search, to_ns
+from evalset.server.domain.traces import (
+    TraceSearch,
+    TraceSummary,
+    from_ns,
+    is_span_id,
+    is_trace_id,
+    parse_search,
+    to_ns,
+)
 from evalset.server.errors import InvalidInput, SpanNotFound, TraceNotFound, Violation
 from evalset.server.services._common import retry_on_contention, utcnow
 from evalset.server.services.cases import insert_new_cases
-from evalset.server.storage import Database
+from evalset.server.storage import Conn, Database
 from evalset.server.storage import datasets as dataset_store
 from evalset.server.storage import spans as store
 
@@ -53,6 +61,9 @@ class TracePage:
 
     traces: list[TraceSummary]
     next_cursor: str | None
+    searched_to: datetime | None = None
+    """For a search that stopped at its window before filling the page: the start time of the oldest trace
+    it looked at (the next cursor searches on from there)."""
 
 
 def _parse_cursor(cursor: str | None) -> tuple[int, str] | None:
@@ -76,12 +87,16 @@ def list_traces(
     TraceSearch or a search box's text (see domain.traces.parse_search: span name, service, attribute)."""
     wanted = parse_search(search) if isinstance(search, str) else search
     before = _parse_cursor(cursor)
+    limit = max(1, min(limit, 500))
     with db.read() as conn:
-        found, more = store.list_traces(
-            conn, project_id=principal.project_id, search=wanted, before=before, limit=max(1, min(limit, 500))
+        found, resume = store.list_traces(
+            conn, project_id=principal.project_id, search=wanted, before=before, limit=limit
         )
-    last = found[-1] if found and more else None
-    return TracePage(traces=found, next_cursor=f"{to_ns(last.start_time)}-{last.trace_id}" if last else None)
+    cursor_out = None if resume is None else f"{resume[0]}-{resume[1]}"
+    stopped = resume is not None and len(found) < limit
+    return TracePage(
+        traces=found, next_cursor=cursor_out, searched_to=from_ns(resume[0]) if stopped and resume else None
+    )
 
 
 def get_trace(db: Database, principal: Principal, trace_id: str) -> list[SpanRecord]:
@@ -100,13 +115,17 @@ def get_trace(db: Database, principal: Principal, trace_id: str) -> list[SpanRec
 def get_span(db: Database, principal: Principal, trace_id: str, span_id: str) -> SpanRecord:
     """One span (or, while it runs, its pending record) of the principal's project; TraceNotFound when the
     trace is unknown, SpanNotFound when the trace has no such span."""
+    with db.read() as conn:
+        return _find_span(conn, principal.project_id, trace_id, span_id)
+
+
+def _find_span(conn: Conn, project_id: str, trace_id: str, span_id: str) -> SpanRecord:
     trace_id, span_id = trace_id.lower(), span_id.lower()
     if not is_trace_id(trace_id):
         raise TraceNotFound()
-    with db.read() as conn:
-        span = store.get_span(conn, project_id=principal.project_id, trace_id=trace_id, span_id=span_id)
-        if span is None and not store.trace_exists(conn, project_id=principal.project_id, trace_id=trace_id):
-            raise TraceNotFound()
+    span = store.get_span(conn, project_id=project_id, trace_id=trace_id, span_id=span_id)
+    if span is None and not store.trace_exists(conn, project_id=project_id, trace_id=trace_id):
+        raise TraceNotFound()
     if span is None or not is_span_id(span_id):
         raise SpanNotFound()
     return span
@@ -163,10 +182,10 @@ def create_cases_from_spans(
     overridden per span, validated against the dataset's schemas like any case; each case keeps its
     source ids and a snapshot of its span (`source_span`). Raises DatasetNotFound, TraceNotFound,
     SpanNotFound, InvalidInput (422, naming the case index) or Conflict (a name taken)."""
-    found = [get_span(db, principal, s.trace_id, s.span_id) for s in spans]
-    items = [_case_item(span, mapping, s.overrides) for span, s in zip(found, spans, strict=True)]
     with db.write() as conn:
         dataset = dataset_store.get_dataset(conn, project_id=principal.project_id, ref=ref, for_write=True)
+        found = [_find_span(conn, principal.project_id, s.trace_id, s.span_id) for s in spans]
+        items = [_case_item(span, mapping, s.overrides) for span, s in zip(found, spans, strict=True)]
         return insert_new_cases(conn, principal, dataset, items, single=len(items) == 1)
 
 

@@ -74,6 +74,10 @@ class TraceSummaryRead(BaseModel):
 class TracePageRead(BaseModel):
     traces: list[TraceSummaryRead]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+    searched_to: datetime | None = Field(
+        description="A search looks through 10,000 traces per request: when it stopped there before filling "
+        "the page, the start of the oldest trace it looked at (next_cursor searches on). Null otherwise."
+    )
 
 
 class SpanRefBody(TypedDict):

@@ -120,7 +120,7 @@ def list_traces(
     """Recent traces of the key's project, newest first, with a search over their spans."""
     page = traces.list_traces(db, caller.principal(), search=q, cursor=cursor, limit=limit)
     rows = [{**vars(t), "duration_ms": t.duration_ms} for t in page.traces]
-    return json_response({"traces": rows, "next_cursor": page.next_cursor})
+    return json_response({"traces": rows, "next_cursor": page.next_cursor, "searched_to": page.searched_to})
 
 
 @router.get("/traces/{trace_id}/", response_model=list[SpanRead], responses=trace_errors(401, 403, 404))
