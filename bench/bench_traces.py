@@ -213,6 +213,12 @@ def fill(db: object, spans: int, traces_per_batch: int = 500) -> tuple[str, str]
     return key, project_id
 
 
+def server_cpu(pid: int) -> float:
+    """CPU seconds (user + system) the process has used, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def timed(client: httpx.Client, path: str, repeat: int, **params: object) -> float:
     client.get(path, params=params).raise_for_status()  # warm-up
     times = []
@@ -262,15 +268,20 @@ def run(backend: str, batches: int, large: int, repeat: int) -> None:
             env = {"EVALSET_TRACE_QUEUE_SPANS": "200000"}
             server = start_server(url, directory / "server.log", env=env, backend=backend)
             try:
+                cpu_before = server_cpu(server.process.pid)
                 rate, refused = http_ingest(server.base_url, db, exports)
+                cpu_us = (server_cpu(server.process.pid) - cpu_before) / (len(exports) * SPANS_PER_EXPORT) * 1e6
                 ceiling = min(decode_rate, store_rate)
                 print(f"  ingest, {batches} exports of {SPANS_PER_EXPORT} spans (protobuf):")
                 print(f"    decode only (in-process)  {decode_rate:>10,.0f} spans/s")
                 print(f"    store only (in-process)   {store_rate:>10,.0f} spans/s  (one transaction per 512)")
                 print(
-                    f"    HTTP end to end           {rate:>10,.0f} spans/s  ({rate / ceiling:.2f} x the in-process ceiling; "
-                    f"{refused} posts got 503 and were retried)",
-                    flush=True,
+                    f"    HTTP end to end           {rate:>10,.0f} spans/s  ({rate / ceiling:.2f} x the in-process "
+                    f"ceiling; {refused} posts got 503 and were retried)"
+                )
+                print(f"    server CPU per span       {cpu_us:>10.1f} us  (= {1e6 / cpu_us:,.0f} spans per CPU-second)")
+                print(
+                    f"    load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True
                 )
                 print(f"  recent traces over HTTP, project of {large:,} spans (median of {repeat}):")
                 results = listing(server.base_url, db, large, repeat)
