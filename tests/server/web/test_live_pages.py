@@ -193,6 +193,10 @@ def test_long_values_errors_and_several_spans_added_at_once(page, live_server: L
     page.get_by_role("checkbox", name=re.compile("#1$")).check()
     page.get_by_role("checkbox", name=re.compile("#2$")).check()
     page.get_by_role("button", name="Add selected spans to a dataset").click()
+    page.get_by_label("New dataset name").fill("bad name!")
+    page.get_by_role("button", name="Create dataset").click()  # the browser's pattern check stops it first
+    assert page.get_by_label("New dataset name").evaluate("e => !e.validity.valid")
+    shot(page, live_server, "add-to-dataset-no-dataset-yet")
     page.get_by_label("New dataset name").fill("triage")
     page.get_by_role("button", name="Create dataset").click()
     page.get_by_text("Dataset triage created.").wait_for()
@@ -214,6 +218,23 @@ def test_long_values_errors_and_several_spans_added_at_once(page, live_server: L
         found = client.get("/v1/datasets/triage/cases/").json()
     assert sorted(c["expected_output"][:6] for c in found) == ["mail 1", "mail 2"]
     assert {c["source_trace_id"] for c in found} == {trace_id} and all(c["tags"] == ["triage", "long"] for c in found)
+
+    # A proposal the schema's form cannot hold as it is opens in JSON editors, the problem marked.
+    strict = {"type": "object", "properties": {"question": {"type": "string"}}, "additionalProperties": False}
+    api_dataset(live_server, key, "strict", input_schema=strict)
+    page.goto(f"/live/traces/{trace_id}")
+    page.get_by_role("link", name='<b>not bold</b> & "quoted"').click()
+    page.get_by_role("link", name="Add to dataset").click()
+    page.get_by_label("Dataset", exact=True).select_option("strict")
+    page.get_by_role("button", name="Use this dataset").click()
+    inputs = page.get_by_label(re.compile(r"^Inputs"))
+    assert json.loads(inputs.input_value()) == {"a": [1, {"b": None}]}  # nothing dropped
+    expect(page.locator('[data-error-for="inputs"]')).to_contain_text("Additional properties are not allowed")
+    expect(page.get_by_role("link", name="Edit with the form")).to_be_visible()
+    shot(page, live_server, "add-to-dataset-json-fallback")
+    inputs.fill('{"question": "Why French?"}')
+    page.get_by_role("button", name="Save case to strict").click()
+    page.get_by_role("region", name='Source span: <b>not bold</b> & "quoted"').wait_for()
 
 
 def outside_pytest() -> dict[str, str]:
