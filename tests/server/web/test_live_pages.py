@@ -141,7 +141,7 @@ def test_live_view_then_add_a_span_to_a_dataset_fixing_a_field_error(page, live_
     page.goto(case_url)
     page.get_by_role("region", name="Source span: call model").wait_for()
     assert page.get_by_role("link", name="Source trace").count() == 0
-    expect(page.get_by_role("main")).to_contain_text("(no longer stored)")
+    expect(page.get_by_role("main")).to_contain_text("(not among the stored traces)")
 
 
 def test_read_only_key_sees_traces_but_no_add_button(page, live_server: LiveServer) -> None:
