@@ -261,6 +261,21 @@ def test_writer_commits_batches_and_calls_consumers_after_commit(db: Database, m
         writer.stop()
 
 
+def test_the_writer_runs_retention_by_itself(db: Database, me: Principal) -> None:
+    old = tid()
+    store(db, me, span(old, "old", start=NOW - timedelta(days=31)))
+    writer = SpanWriter(db, retention=timedelta(days=30), cleanup_interval=0.05)
+    writer._next_cleanup = 0  # due now, rather than a minute after start
+    try:
+        writer.start()
+        deadline = datetime.now() + timedelta(seconds=10)
+        while traces.list_traces(db, me).traces and datetime.now() < deadline:
+            threading.Event().wait(0.05)
+        assert traces.list_traces(db, me).traces == []
+    finally:
+        writer.stop()
+
+
 def test_a_full_queue_refuses_offers_without_blocking(db: Database, me: Principal) -> None:
     gate = threading.Event()
 
@@ -304,7 +319,9 @@ def test_cases_from_spans_keep_a_snapshot_and_are_validated(db: Database, me: Pr
         )
     assert refused.value.errors[0]["case_index"] == 1
     assert dataset_service.get_dataset(db, me, "qa")["case_count"] == 1  # all or none
+    assert traces.trace_exists(db, me, t) and not traces.trace_exists(db, member(db, "x"), t)
     traces.expire_old_traces(db, retention=timedelta(0))
+    assert not traces.trace_exists(db, me, t)
     from evalset.server.services import cases as case_service
 
     kept = case_service.get_case(db, me, "qa", case["id"])

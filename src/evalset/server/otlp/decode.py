@@ -435,3 +435,24 @@ def logs_response(decoded: Decoded, total: int, encoding: Encoding) -> bytes:
 
 def metrics_response(encoding: Encoding) -> bytes:
     return _encode(ExportMetricsServiceResponse(), encoding)
+
+
+OTLP_PATHS = ("/v1/traces", "/v1/logs", "/v1/metrics")
+_GRPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 413: 8, 415: 3, 422: 3, 429: 8, 503: 14}
+
+
+def wants_status_body(method: str, path: str, content_type: str | None) -> bool:
+    """An OTLP export sent as protobuf, whose error answers are a protobuf `google.rpc.Status`."""
+    if method != "POST" or path.rstrip("/") not in OTLP_PATHS:
+        return False
+    try:
+        return encoding_of(content_type) == "protobuf"
+    except UnsupportedEncoding:
+        return False
+
+
+def status_body(http_status: int, message: str) -> bytes:
+    """The protobuf `google.rpc.Status` that OTLP/HTTP answers errors with (the gRPC code nearest the status)."""
+    from google.rpc.status_pb2 import Status
+
+    return Status(code=_GRPC_CODES.get(http_status, 13), message=message).SerializeToString()

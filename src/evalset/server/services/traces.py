@@ -38,6 +38,7 @@ __all__ = [
     "list_traces",
     "get_trace",
     "get_span",
+    "trace_exists",
     "propose_from_span",
     "SpanRef",
     "create_cases_from_spans",
@@ -110,6 +111,15 @@ def get_trace(db: Database, principal: Principal, trace_id: str) -> list[SpanRec
     if not found:
         raise TraceNotFound()
     return found
+
+
+def trace_exists(db: Database, principal: Principal, trace_id: str) -> bool:
+    """Whether the principal's project still holds this trace (a case page links to it while it does)."""
+    trace_id = trace_id.lower()
+    if not is_trace_id(trace_id):
+        return False
+    with db.read() as conn:
+        return store.trace_exists(conn, project_id=principal.project_id, trace_id=trace_id)
 
 
 def get_span(db: Database, principal: Principal, trace_id: str, span_id: str) -> SpanRecord:

@@ -106,7 +106,13 @@ def insert_spans(conn: Connection, *, project_id: str, records: Sequence[SpanRec
     span_rows = [span_to_row(r) for r in ended.values()]
     if span_rows:
         bulk_insert(
-            conn, spans, span_rows, columns=_SPAN_FIELDS, constants={"project_id": project_id}, ignore_conflicts=True
+            conn,
+            spans,
+            span_rows,
+            columns=_SPAN_FIELDS,
+            constants={"project_id": project_id},
+            ignore_conflicts=True,
+            multi_values=True,
         )
         if _has_pending(conn, project_id):
             for part in chunks(list(ended)):

@@ -21,10 +21,6 @@ __all__ = [
     "OTLP_BODY_DOC",
 ]
 
-HexTraceId = Field(pattern=r"^[0-9a-fA-F]{32}$", description="32 hex digits.")
-HexSpanId = Field(pattern=r"^[0-9a-fA-F]{16}$", description="16 hex digits.")
-Mapping = Literal["auto", "attributes", "none"] | str
-
 
 class ProjectInfo(BaseModel):
     project_name: str
