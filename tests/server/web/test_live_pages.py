@@ -237,6 +237,19 @@ def test_long_values_errors_and_several_spans_added_at_once(page, live_server: L
     page.get_by_role("region", name='Source span: <b>not bold</b> & "quoted"').wait_for()
 
 
+OTEL_FROM_ENV = """
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+provider = TracerProvider()  # the service name, endpoint and key come from OTEL_* variables
+provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter()))
+with provider.get_tracer("env").start_as_current_span("configured by the environment"):
+    pass
+provider.shutdown()
+"""
+
+
 def outside_pytest() -> dict[str, str]:
     """The environment of a program run by a person: `logfire` sends nothing by default under pytest."""
     return {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
@@ -262,6 +275,15 @@ def test_empty_project_explains_how_to_send_and_the_logfire_snippet_shows_up_liv
     assert "Warning" not in done.stderr, done.stderr
     page.get_by_role("link", name="answer question").wait_for(timeout=30_000)
     expect(page.get_by_role("row").filter(has_text="answer question")).to_contain_text("ok")
+    # The OpenTelemetry settings, as environment variables of a program using the SDK's exporter.
+    env = outside_pytest()
+    for line in snippets[1].splitlines():
+        name, _, value = line.removeprefix("export ").partition("=")
+        env[name] = value.strip("'").replace("evalset_…", key)
+    done = subprocess.run([sys.executable, "-c", OTEL_FROM_ENV], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    row = page.get_by_role("row").filter(has=page.get_by_role("link", name="configured by the environment"))
+    expect(row).to_contain_text("my-app", timeout=30_000)
     page.get_by_role("button", name="Pause live updates").click()
     expect(page.get_by_role("button", name="Resume live updates")).to_have_attribute("aria-pressed", "true")
     trace_id, _ = send_question_trace(live_server, key)
