@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from evalset.server.domain.auth import READ_DATASETS
 from evalset.server.services import traces
 from evalset.server.web.render import NAV, fragment, page, wants_fragment
 from evalset.server.web.routes.datasets import base_url
@@ -25,7 +26,8 @@ if ("live", "Live", "/live") not in NAV:
 @router.get("/live")
 def live_page(visitor: VisitorDep, q: str = "", cursor: str | None = None) -> Response:
     """Recent traces, newest first; the first page refreshes itself (the script polls its block)."""
-    found = traces.list_traces(visitor.db, visitor.principal(), search=q, cursor=cursor or None, limit=PAGE_SIZE)
+    principal = visitor.require(READ_DATASETS)  # as the API's GET /v1/traces/
+    found = traces.list_traces(visitor.db, principal, search=q, cursor=cursor or None, limit=PAGE_SIZE)
     first_url = "/live" + ("?" + urlencode({"q": q}) if q else "")
     context = {
         "p": found,
@@ -45,7 +47,7 @@ def live_page(visitor: VisitorDep, q: str = "", cursor: str | None = None) -> Re
 @router.get("/live/traces/{trace_id}")
 def trace_page(visitor: VisitorDep, trace_id: str, span: str | None = None) -> Response:
     """A trace's spans as a tree with waterfall bars, and the chosen span's details (the root's at first)."""
-    spans = traces.get_trace(visitor.db, visitor.principal(), trace_id)
+    spans = traces.get_trace(visitor.db, visitor.require(READ_DATASETS), trace_id)
     tree = build_tree(spans)
     selected = tree.find(span) if span else (tree.rows[0] if tree.rows else None)
     missing = span if span and selected is None else None
