@@ -123,3 +123,11 @@ def test_add_one_span_without_javascript(live_server: LiveServer, session) -> No
         (case,) = api.get("/v1/datasets/plain/cases/").json()
     assert case["inputs"] == {"question": "Q?", "count": 2} and case["metadata"] == {"edited": True}
     assert case["source_span"]["name"] == "call model" and case["source_span_id"] == span_id
+
+
+def test_live_pages_need_the_datasets_read_scope_as_the_api_does(live_server: LiveServer) -> None:
+    admin_only, _ = live_server.new_key("project:admin")
+    with httpx.Client(base_url=live_server.base_url) as client:
+        assert _sign_in(client, admin_only).status_code == 303  # it may sign in, to manage keys
+        refused = client.get("/live")
+        assert refused.status_code == 403 and "project:read_datasets" in refused.text
