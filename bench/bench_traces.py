@@ -289,6 +289,8 @@ def run(backend: str, batches: int, large: int, repeat: int) -> None:
                 print(
                     f"    load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True
                 )
+                if not large:
+                    return
                 print(f"  recent traces over HTTP, project of {large:,} spans (median of {repeat}):")
                 results = listing(server.base_url, db, large, repeat)
                 baseline = results[0][1]
@@ -305,7 +307,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--batches", type=int, default=100, help="exports of 512 spans to ingest")
-    parser.add_argument("--large-spans", type=int, default=1_000_000, help="spans in the large project")
+    parser.add_argument("--large-spans", type=int, default=1_000_000, help="spans in the large project (0: no listing)")
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
     for backend in ("sqlite", "postgresql") if args.backend == "both" else (args.backend,):

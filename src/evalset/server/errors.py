@@ -228,7 +228,7 @@ def install_handlers(app: Any) -> None:
         request: Request, status: int, detail: str, headers: dict[str, str] | None = None
     ) -> Response | None:
         """OTLP exports sent as protobuf get their errors as a protobuf google.rpc.Status, as the spec asks."""
-        from evalset.server.otlp.decode import status_body, wants_status_body
+        from evalset.server.otlp.transport import status_body, wants_status_body
 
         if not wants_status_body(request.method, request.url.path, request.headers.get("content-type")):
             return None

@@ -153,6 +153,11 @@ def test_protobuf_answer_is_protobuf_and_an_empty_export_succeeds(
         answer = ExportTraceServiceResponse.FromString(empty.content)
         assert not answer.HasField("partial_success")
         assert client.post("/v1/traces", content=b"{}", headers=JSON).json() == {}
+        assert client.post("/v1/traces", content=b"", headers=JSON).json() == {}
+        exemplar = {"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"name": "m", "gauge": {"dataPoints": [
+            {"asDouble": 1.0, "exemplars": [{"traceId": "ab" * 16, "spanId": "cd" * 8, "asDouble": 1.0}]}
+        ]}}]}]}]}  # fmt: skip
+        assert client.post("/v1/metrics", content=orjson.dumps(exemplar), headers=JSON).json() == {}
 
 
 def test_partly_invalid_export_stores_the_valid_spans_and_counts_the_rest(

@@ -2,6 +2,7 @@
 
 ```
 otlp/
+  transport.py  content types, gzip and the size limit; the answers (partial success, google.rpc.Status)
   decode.py     protobuf and JSON exports -> SpanRecords (logfire's JSON-encoded values decoded)
   writer.py     the bounded queue and the thread that commits batches and calls the SpanConsumers
 ```

@@ -1,4 +1,4 @@
-"""OTLP/HTTP export requests (protobuf or JSON, gzip or not) -> `SpanRecord`s, and the answers.
+"""OTLP export bodies (protobuf or JSON, already decompressed) -> `SpanRecord`s (answers: `transport`).
 
 Uses the official protobuf definitions (`opentelemetry-proto`) for both encodings. OTLP/JSON differs
 from protobuf's JSON mapping in one way that matters: trace and span ids are hex, not base64, so they
@@ -19,7 +19,6 @@ import base64
 import contextlib
 import functools
 import hashlib
-import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -28,18 +27,13 @@ import orjson
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
-    ExportLogsPartialSuccess,
     ExportLogsServiceRequest,
-    ExportLogsServiceResponse,
 )
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
-    ExportMetricsServiceResponse,
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTracePartialSuccess,
     ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
 )
 
 from evalset.server.domain.spans import SpanEvent, SpanRecord, SpanStatus
@@ -48,36 +42,18 @@ from evalset.server.domain.traces import from_ns
 __all__ = [
     "Encoding",
     "MalformedExport",
-    "UnsupportedEncoding",
-    "BodyTooLarge",
     "Decoded",
-    "encoding_of",
-    "decompress",
     "decode_traces",
     "decode_logs",
     "check_metrics",
-    "traces_response",
-    "logs_response",
-    "metrics_response",
     "decode_attributes",
 ]
 
 Encoding = Literal["protobuf", "json"]
-PROTOBUF = "application/x-protobuf"
-JSON = "application/json"
-MEDIA_TYPES: dict[Encoding, str] = {"protobuf": PROTOBUF, "json": JSON}
 
 
 class MalformedExport(ValueError):
     """The body is not an OTLP export in the encoding it claims."""
-
-
-class UnsupportedEncoding(ValueError):
-    """A content type or content encoding the receiver does not speak."""
-
-
-class BodyTooLarge(ValueError):
-    """The body, once decompressed, is over the limit."""
 
 
 @dataclass
@@ -96,39 +72,6 @@ class Decoded:
     def message(self, what: str, total: int) -> str:
         more = " ..." if self.rejected > len(self.reasons) else ""
         return f"{self.rejected} of {total} {what} rejected: " + "; ".join(self.reasons) + more
-
-
-def encoding_of(content_type: str | None) -> Encoding:
-    """protobuf or json from a Content-Type header; UnsupportedEncoding otherwise."""
-    media = (content_type or "").split(";", 1)[0].strip().lower()
-    if media == PROTOBUF or media == "application/protobuf":
-        return "protobuf"
-    if media == JSON:
-        return "json"
-    raise UnsupportedEncoding(f"Unsupported Content-Type {content_type!r}: send OTLP as {PROTOBUF} or {JSON}.")
-
-
-def decompress(body: bytes, content_encoding: str | None, limit: int) -> bytes:
-    """The body without its gzip (or deflate) content encoding, refused beyond `limit` bytes once expanded."""
-    coding = (content_encoding or "identity").strip().lower()
-    if coding in ("identity", ""):
-        if len(body) > limit:
-            raise BodyTooLarge(f"The export is larger than the {limit:,}-byte limit (EVALSET_MAX_BODY_BYTES).")
-        return body
-    if coding not in ("gzip", "deflate"):
-        raise UnsupportedEncoding(f"Unsupported Content-Encoding {content_encoding!r}: use gzip or none.")
-    inflater = zlib.decompressobj(wbits=31 if coding == "gzip" else 15)
-    try:
-        data = inflater.decompress(body, limit + 1)
-    except zlib.error as error:
-        raise MalformedExport(f"The body is not valid {coding} data ({error}).") from None
-    if len(data) > limit or inflater.unconsumed_tail:
-        raise BodyTooLarge(
-            f"The export is larger than the {limit:,}-byte limit (EVALSET_MAX_BODY_BYTES) once decompressed."
-        )
-    if not inflater.eof:
-        raise MalformedExport(f"The {coding} data is cut short.")
-    return data
 
 
 # --- parsing -------------------------------------------------------------------------------------
@@ -182,7 +125,7 @@ def _parse(body: bytes, encoding: Encoding, message: Message, groups: tuple[str,
             raise MalformedExport(f"The body is not a valid OTLP protobuf message ({error}).") from None
         return
     try:
-        data = orjson.loads(body)
+        data = orjson.loads(body) if body.strip() else {}  # an empty body: an empty export
     except orjson.JSONDecodeError as error:
         raise MalformedExport(f"The body is not valid JSON ({error}).") from None
     if not isinstance(data, dict):
@@ -400,59 +343,14 @@ def decode_logs(body: bytes, encoding: Encoding) -> tuple[Decoded, int]:
 
 
 def check_metrics(body: bytes, encoding: Encoding) -> None:
-    """Read a metrics export (MalformedExport when it cannot be read); metrics are not stored."""
-    _parse(body, encoding, ExportMetricsServiceRequest(), ("resourceMetrics",) * 6)
-
-
-# --- answers -----------------------------------------------------------------------------------
-
-
-def _encode(message: Message, encoding: Encoding) -> bytes:
+    """Read a metrics export (MalformedExport when it cannot be read); metrics are not stored. JSON is only
+    checked to be an object: exemplars carry hex ids that protobuf's JSON parser would refuse."""
     if encoding == "protobuf":
-        return message.SerializeToString()
-    return orjson.dumps(json_format.MessageToDict(message))
-
-
-def traces_response(decoded: Decoded, total: int, encoding: Encoding) -> bytes:
-    response = ExportTraceServiceResponse()
-    if decoded.rejected:
-        response.partial_success.CopyFrom(
-            ExportTracePartialSuccess(rejected_spans=decoded.rejected, error_message=decoded.message("spans", total))
-        )
-    return _encode(response, encoding)
-
-
-def logs_response(decoded: Decoded, total: int, encoding: Encoding) -> bytes:
-    response = ExportLogsServiceResponse()
-    if decoded.rejected:
-        response.partial_success.CopyFrom(
-            ExportLogsPartialSuccess(
-                rejected_log_records=decoded.rejected, error_message=decoded.message("log records", total)
-            )
-        )
-    return _encode(response, encoding)
-
-
-def metrics_response(encoding: Encoding) -> bytes:
-    return _encode(ExportMetricsServiceResponse(), encoding)
-
-
-OTLP_PATHS = ("/v1/traces", "/v1/logs", "/v1/metrics")
-_GRPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 413: 8, 415: 3, 422: 3, 429: 8, 503: 14}
-
-
-def wants_status_body(method: str, path: str, content_type: str | None) -> bool:
-    """An OTLP export sent as protobuf, whose error answers are a protobuf `google.rpc.Status`."""
-    if method != "POST" or path.rstrip("/") not in OTLP_PATHS:
-        return False
+        _parse(body, encoding, ExportMetricsServiceRequest(), ())
+        return
     try:
-        return encoding_of(content_type) == "protobuf"
-    except UnsupportedEncoding:
-        return False
-
-
-def status_body(http_status: int, message: str) -> bytes:
-    """The protobuf `google.rpc.Status` that OTLP/HTTP answers errors with (the gRPC code nearest the status)."""
-    from google.rpc.status_pb2 import Status
-
-    return Status(code=_GRPC_CODES.get(http_status, 13), message=message).SerializeToString()
+        data = orjson.loads(body) if body.strip() else {}
+    except orjson.JSONDecodeError as error:
+        raise MalformedExport(f"The body is not valid JSON ({error}).") from None
+    if not isinstance(data, dict):
+        raise MalformedExport('An OTLP/JSON export is a JSON object, e.g. {"resourceMetrics": [...]}.')

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from anyio import to_thread
+from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Query, Request, Response
 
 from evalset.server.api.deps import DB, AnyKey, Caller, Reader, TraceWriter, Writer, json_body, json_response
@@ -21,23 +21,32 @@ from evalset.server.api.v1.trace_models import (
     trace_errors,
 )
 from evalset.server.errors import BadRequest, InvalidInput, PayloadTooLarge, ServiceUnavailable, UnsupportedMediaType
-from evalset.server.otlp import decode
+from evalset.server.otlp import decode, transport
 from evalset.server.services import keys, traces
 
 router = APIRouter(tags=["traces"])
 FROM_SPAN, FROM_SPAN_DOC = json_body(FROM_SPAN_BODY)
 OTLP_ERRORS = trace_errors(400, 401, 403, 413, 415, 503)
 RETRY_AFTER = 2
+DECODERS = 4
+"""Worker threads decoding exports at once: the rest of the thread pool stays free for the dataset API."""
+
+
+def _decoders(request: Request) -> CapacityLimiter:
+    limiter = getattr(request.app.state, "otlp_decoders", None)
+    if limiter is None:  # made inside the event loop, on the first export
+        limiter = request.app.state.otlp_decoders = CapacityLimiter(DECODERS)
+    return limiter
 
 
 def _decode_request(request: Request, body: bytes) -> tuple[bytes, decode.Encoding]:
     try:
-        encoding = decode.encoding_of(request.headers.get("content-type"))
+        encoding = transport.encoding_of(request.headers.get("content-type"))
         limit = request.app.state.settings.max_body_bytes
-        return decode.decompress(body, request.headers.get("content-encoding"), limit), encoding
-    except decode.UnsupportedEncoding as error:
+        return transport.decompress(body, request.headers.get("content-encoding"), limit), encoding
+    except transport.UnsupportedEncoding as error:
         raise UnsupportedMediaType(str(error)) from None
-    except decode.BodyTooLarge as error:
+    except transport.BodyTooLarge as error:
         raise PayloadTooLarge(str(error)) from None
     except decode.MalformedExport as error:
         raise BadRequest(str(error)) from None
@@ -59,8 +68,8 @@ def _otlp(
             "them; nothing of this export was taken. Send it again shortly.",
             retry_after=RETRY_AFTER,
         )
-    answer = decode.traces_response if read is decode.decode_traces else decode.logs_response
-    return answer(decoded, total, encoding), decode.MEDIA_TYPES[encoding]
+    answer = transport.traces_response if read is decode.decode_traces else transport.logs_response
+    return answer(decoded, total, encoding), transport.MEDIA_TYPES[encoding]
 
 
 @router.post("/traces/", openapi_extra=OTLP_BODY_DOC("ExportTraceServiceRequest"), responses=OTLP_ERRORS)
@@ -68,7 +77,9 @@ async def export_traces(request: Request, caller: TraceWriter) -> Response:
     """OTLP/HTTP trace export (key with project:write_traces, `Bearer <key>` or the bare key). The spans are
     queued and written within moments; a full queue answers 503 with Retry-After."""
     body = await request.body()
-    content, media = await to_thread.run_sync(_otlp, request, caller, body, decode.decode_traces)
+    content, media = await to_thread.run_sync(
+        _otlp, request, caller, body, decode.decode_traces, limiter=_decoders(request)
+    )
     return Response(content, media_type=media)
 
 
@@ -77,7 +88,9 @@ async def export_logs(request: Request, caller: TraceWriter) -> Response:
     """OTLP/HTTP log export: each log record is stored as a zero-length span (`logfire.span_type` "log") in
     its trace, under the span it was logged in."""
     body = await request.body()
-    content, media = await to_thread.run_sync(_otlp, request, caller, body, decode.decode_logs)
+    content, media = await to_thread.run_sync(
+        _otlp, request, caller, body, decode.decode_logs, limiter=_decoders(request)
+    )
     return Response(content, media_type=media)
 
 
@@ -88,14 +101,14 @@ def _metrics(request: Request, caller: Caller, body: bytes) -> tuple[bytes, str]
         decode.check_metrics(data, encoding)
     except decode.MalformedExport as error:
         raise BadRequest(str(error)) from None
-    return decode.metrics_response(encoding), decode.MEDIA_TYPES[encoding]
+    return transport.metrics_response(encoding), transport.MEDIA_TYPES[encoding]
 
 
 @router.post("/metrics/", openapi_extra=OTLP_BODY_DOC("ExportMetricsServiceRequest"), responses=OTLP_ERRORS)
 async def export_metrics(request: Request, caller: TraceWriter) -> Response:
     """OTLP/HTTP metrics export: acknowledged and not stored (the logfire SDK sends metrics by default)."""
     body = await request.body()
-    content, media = await to_thread.run_sync(_metrics, request, caller, body)
+    content, media = await to_thread.run_sync(_metrics, request, caller, body, limiter=_decoders(request))
     return Response(content, media_type=media)
 
 
