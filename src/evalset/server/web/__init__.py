@@ -13,7 +13,8 @@ web/
   static/        style.css (one stylesheet on CSS custom properties), app.js (small enhancements)
 ```
 Every page works without JavaScript; app.js adds in-place updates (fragments), live validation,
-select-all and copy buttons, and the Live view's refresh (polling a block of the page, pausable). A new section adds its routes and an entry to `render.NAV`.
+select-all and copy buttons, and the Live view's refresh (polling a block of the page, pausable).
+A new section adds its routes and an entry to `render.NAV`.
 """
 
 from __future__ import annotations
