@@ -129,5 +129,6 @@ def test_live_pages_need_the_datasets_read_scope_as_the_api_does(live_server: Li
     admin_only, _ = live_server.new_key("project:admin")
     with httpx.Client(base_url=live_server.base_url) as client:
         assert _sign_in(client, admin_only).status_code == 303  # it may sign in, to manage keys
+        assert 'href="/live"' not in client.get("/keys").text  # no link to it either
         refused = client.get("/live")
         assert refused.status_code == 403 and "project:read_datasets" in refused.text
