@@ -6,12 +6,15 @@ web/
   render.py      the Jinja2 environment; a page, or one block of it as a fragment
   caseform.py    the case form component: JSON Schema -> fields, form -> JSON, errors -> fields
   upload.py      CSV / JSONL upload: columns, mapping, every row checked before anything is written
-  routes/        thin page routes (auth, datasets, cases, upload, keys)
+  spantree.py    a trace's spans as a tree: nesting, running spans, durations, waterfall bars
+  fromspan.py    Add to Dataset: the per-field mapping choices, whether a proposal fits the case form
+  routes/        thin page routes (auth, datasets, cases, upload, keys, live, add_to_dataset)
   templates/     base.html (layout and navigation), one template per page, _macros.html components
   static/        style.css (one stylesheet on CSS custom properties), app.js (small enhancements)
 ```
 Every page works without JavaScript; app.js adds in-place updates (fragments), live validation,
-select-all and copy buttons. A new section adds its routes and an entry to `render.NAV`.
+select-all and copy buttons, and the Live view's refresh (polling a block of the page, pausable).
+A new section adds its routes and an entry to `render.NAV`.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -22,13 +23,18 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from evalset.server.web.charts import number, percent, seconds
 from evalset.server.web.session import Visitor
+from evalset.server.web.spantree import format_duration
 
 __all__ = ["environment", "page", "fragment", "redirect", "wants_fragment", "NAV"]
 
 TEMPLATES = Path(__file__).parent / "templates"
 
-NAV: list[tuple[str, str, str]] = [("datasets", "Datasets", "/")]
-"""The main navigation: (section id, visible text, path). Sections append themselves (Live view, Evals)."""
+NAV: tuple[tuple[str, str, str], ...] = (
+    ("datasets", "Datasets", "/"),
+    ("live", "Live", "/live"),
+    ("evals", "Evals", "/evals"),
+)
+"""The main navigation: (section id, visible text, path)."""
 
 
 def _ago(value: datetime | str | None) -> str:
@@ -84,6 +90,43 @@ def _signed(value: float | None, unit: str = "") -> str:
     return ("+" if value > 0 else "−" if value < 0 else "±") + text
 
 
+def _readable(value: Any) -> str:
+    """Any attribute value as indented JSON (bytes and other non-JSON values as their text)."""
+    return json.dumps(value, indent=2, ensure_ascii=False, default=_as_text)
+
+
+def _as_text(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, (tuple, set, frozenset)):
+        return list(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    return str(value)
+
+
+def _json_text(value: Any) -> Any:
+    """A string holding a JSON object or array, parsed (to show it indented); None for anything else."""
+    if not isinstance(value, str) or not value.lstrip().startswith(("{", "[")) or len(value) > 1_000_000:
+        return None
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, (dict, list)) else None
+
+
+def _exact_ms(value: datetime | None) -> str:
+    """A span time to the millisecond (UTC)."""
+    if value is None:
+        return ""
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
+
+
+def _reject_keys(mapping: Mapping[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: v for k, v in mapping.items() if k not in keys}
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(
@@ -94,6 +137,8 @@ def environment() -> Environment:
     )
     env.filters.update(ago=_ago, exact=_exact, pretty=_pretty, urlencode=urlencode, fid=_field_id)
     env.filters.update(compact=_compact, signed=_signed, number=number, percent=percent, seconds=seconds)
+    env.filters.update(readable=_readable, exact_ms=_exact_ms, duration=format_duration, reject_keys=_reject_keys)
+    env.filters["json_text"] = _json_text
     env.globals["nav"] = NAV
     return env
 

@@ -3,13 +3,16 @@ history with restore, and bulk tag/untag/delete."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 from fastapi.responses import Response
 
 from evalset.server.domain.auth import WRITE_DATASETS
-from evalset.server.errors import Conflict, InvalidInput, PreconditionFailed
-from evalset.server.services import cases, datasets, history
+from evalset.server.errors import Conflict, InvalidInput, PreconditionFailed, SpanNotFound, TraceNotFound
+from evalset.server.services import cases, datasets, history, traces
 from evalset.server.web.caseform import CaseForm, apply_action, build_form, parse_tags, read_form
+from evalset.server.web.fromspan import snapshot_span
 from evalset.server.web.render import fragment, page, redirect, wants_fragment
 from evalset.server.web.routes.datasets import multi
 from evalset.server.web.session import PostedForm, Visitor, VisitorDep
@@ -18,7 +21,9 @@ router = APIRouter()
 CASES = "/datasets/{ds}/cases"
 
 
-def _form_page(visitor: Visitor, dataset: dict, form: CaseForm, status: int = 200, **context: object) -> Response:
+def _form_page(visitor: Visitor, dataset: dict, form: CaseForm, status: int = 200, **context: Any) -> Response:
+    if context.get("case"):
+        context.update(_source(visitor, context["case"]))
     return page(visitor, "case.html", status, dataset=dataset, form=form, section="datasets", **context)
 
 
@@ -150,6 +155,21 @@ def _show_errors(shape: CaseForm, errors: dict[str, str], exc: InvalidInput | Co
     if isinstance(exc, Conflict):  # the case name is taken
         errors["name"] = exc.detail
     shape.with_errors(errors, getattr(exc, "errors", []))
+
+
+def _source(visitor: Visitor, case: dict) -> dict[str, object]:
+    """The case's source span: a link to it in the Live view while its trace is stored, and the snapshot."""
+    trace_id, span_id = case.get("source_trace_id"), case.get("source_span_id")
+    link = None
+    if trace_id:
+        try:
+            traces.get_span(visitor.db, visitor.principal(), trace_id, span_id or "")
+            link = f"/live/traces/{trace_id}?span={span_id}"
+        except SpanNotFound:
+            link = f"/live/traces/{trace_id}"
+        except TraceNotFound:
+            link = None
+    return {"source_link": link, "snapshot": snapshot_span(case.get("source_span"))}
 
 
 def _mode(mode: str) -> str:

@@ -15,11 +15,10 @@ from evalset.server.errors import ExperimentNotFound
 from evalset.server.services import experiment_pages as pages
 from evalset.server.services import experiments
 from evalset.server.web.charts import evaluator_charts, failures_without_chart
-from evalset.server.web.render import NAV, fragment, page, redirect, wants_fragment
+from evalset.server.web.render import fragment, page, redirect, wants_fragment
 from evalset.server.web.session import PostedForm, Visitor, VisitorDep
 
 router = APIRouter()
-NAV.append(("evals", "Evals", "/evals"))
 RUNS_PAGE = 25
 RESULTS_PAGE = 50
 GROUP_ROWS = 100

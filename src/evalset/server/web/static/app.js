@@ -102,6 +102,7 @@ async function swapIn(url, selector) {
   if (!response.ok) { window.location.assign(url); return; }
   const target = document.querySelector(selector);
   target.outerHTML = await response.text();
+  liveControls();
   history.pushState({ fragment: selector }, "", url);
 }
 document.addEventListener("submit", (event) => {
@@ -120,4 +121,55 @@ document.addEventListener("click", (event) => {
 });
 window.addEventListener("popstate", (event) => {
   if (event.state && event.state.fragment) window.location.reload();
+});
+
+// Live lists ([data-poll]): fetch the list's block again every few seconds and swap it in, while the
+// tab is visible, nothing inside has focus, and the visitor has not paused it (the pause outlives swaps).
+const POLL_MS = 3000;
+let livePaused = false;
+function liveControls() {
+  const block = document.querySelector("[data-poll]");
+  const button = block?.querySelector("[data-live-toggle]");
+  if (!button) return;
+  button.hidden = false;
+  button.setAttribute("aria-pressed", String(livePaused));
+  button.textContent = livePaused ? "Resume live updates" : "Pause live updates";
+  const status = block.querySelector("[data-live-status]");
+  if (status) status.textContent = livePaused
+    ? "Live updates paused."
+    : "Showing the newest traces; this list refreshes every few seconds.";
+}
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-live-toggle]");
+  if (!button) return;
+  livePaused = !livePaused;
+  liveControls();
+});
+function busy(block) {  // the visitor is on a control inside (not the pause button) or has ticked a box: leave it be
+  const focused = document.activeElement;
+  return (block.contains(focused) && !focused.matches("[data-live-toggle]")) || block.querySelector("input:checked");
+}
+async function poll() {
+  const block = document.querySelector("[data-poll]");
+  if (!block || livePaused || document.hidden || busy(block)) return;
+  const response = await fetch(block.dataset.poll, { headers: { "HX-Request": "true" }, credentials: "same-origin" });
+  if (followRedirect(response) || !response.ok) return;
+  const html = await response.text();
+  if (document.querySelector("[data-poll]") !== block || livePaused || busy(block)) return;
+  const hadFocus = block.contains(document.activeElement);
+  block.outerHTML = html;
+  liveControls();
+  if (hadFocus) document.querySelector("[data-live-toggle]")?.focus();
+}
+document.addEventListener("DOMContentLoaded", () => {
+  liveControls();
+  setInterval(poll, POLL_MS);  // does nothing on pages without a live list
+});
+
+// Add to Dataset's mapping: typing a JSON path chooses "A JSON path" for that field.
+document.addEventListener("input", (event) => {
+  const input = event.target.closest(".mapping input[data-path-for]");
+  if (!input) return;
+  const radio = input.form.querySelector(`input[type=radio][name="${input.dataset.pathFor}_from"][value=path]`);
+  if (radio) radio.checked = true;
 });
