@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from operator import itemgetter
@@ -108,6 +110,7 @@ class Database:
         self.url = normalize_url(url)
         parsed = make_url(self.url)
         self.dialect = parsed.get_backend_name()
+        self._analyze_lock = threading.Lock()
         if self.dialect == "sqlite":
             self.engine = _sqlite_engine(self.url, parsed.database)
         elif self.dialect == "postgresql":
@@ -136,8 +139,33 @@ class Database:
                 raise Contention(str(error.orig).splitlines()[0]) from error
             raise
 
+    def wrote_many(self, rows: int) -> None:
+        """A committed transaction wrote `rows` case rows: from ANALYZE_AFTER_ROWS on, refresh PostgreSQL's
+        statistics of the case tables in the background (autovacuum's analyse comes much later, and plans
+        made from the statistics of an empty table stay wrong at 100,000 rows). One at a time per process;
+        a request never waits for it."""
+        if self.dialect != "postgresql" or rows < ANALYZE_AFTER_ROWS or not self._analyze_lock.acquire(False):
+            return
+        try:
+            _background.submit(self._analyze)
+        except RuntimeError:  # interpreter shutting down
+            self._analyze_lock.release()
+
+    def _analyze(self) -> None:
+        try:
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("ANALYZE cases, case_tags, case_revisions")
+        except DBAPIError:  # statistics are an optimisation: a failure (database going away) changes no data
+            pass
+        finally:
+            self._analyze_lock.release()
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+ANALYZE_AFTER_ROWS = 1000
+_background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evalset-analyze")
 
 
 def _sqlite_engine(url: str, database: str | None) -> Engine:
@@ -208,6 +236,22 @@ def _adapter(column_type: Any, conn: Connection) -> Callable[[Any], Any] | None:
 
 
 BULK_BATCH = 2000
+COPY_THRESHOLD = 50
+"""From this many rows on, bulk_insert uses COPY on PostgreSQL (below it, setting COPY up costs more)."""
+
+
+def _copy_rows(conn: Connection, sql: str, rows: Iterator[tuple[Any, ...]]) -> None:
+    """COPY rows (text format: psycopg renders each value as PostgreSQL's text input) in the connection's
+    transaction. Driver errors come out as SQLAlchemy's, as from any other statement (see Database.write)."""
+    import psycopg
+
+    dbapi_conn: Any = conn.connection.driver_connection
+    try:
+        with dbapi_conn.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except psycopg.Error as error:
+        raise DBAPIError.instance(sql, None, error, psycopg.Error, dialect=conn.dialect) from error
 
 
 def bulk_insert(
@@ -232,6 +276,10 @@ def bulk_insert(
     sql = str(compiled)
     order = list(compiled.positiontup or keys) if compiled.positional else keys
     plan = [(key, _adapter(table.c[key].type, conn)) for key in order]
+    # PostgreSQL: COPY takes rows several times faster than a pipelined executemany of INSERTs.
+    copy = None
+    if conn.dialect.name == "postgresql" and len(rows) >= COPY_THRESHOLD:
+        copy = f"COPY {table.name} ({', '.join(table.c[key].name for key in order)}) FROM STDIN"
     for start in range(0, len(rows), BULK_BATCH):
         batch = rows[start : start + BULK_BATCH]
         values = []
@@ -241,11 +289,14 @@ def bulk_insert(
                 continue
             column = map(itemgetter(key), batch)
             values.append(list(column if adapt is None else map(adapt, column)))
-        if compiled.positional:
+        if copy is not None:
+            _copy_rows(conn, copy, zip(*values, strict=True))
+        elif compiled.positional:
             params: list[Any] = list(zip(*values, strict=True))
+            conn.exec_driver_sql(sql, params)
         else:
             params = [dict(zip(order, row, strict=True)) for row in zip(*values, strict=True)]
-        conn.exec_driver_sql(sql, params)
+            conn.exec_driver_sql(sql, params)
 
 
 # --- many rows by key ----------------------------------------------------------------------------
