@@ -111,6 +111,9 @@ class Database:
         parsed = make_url(self.url)
         self.dialect = parsed.get_backend_name()
         self._analyze_lock = threading.Lock()
+        self._keys_stamp: Any = None
+        self.memo: dict[str, Any] = {}
+        """Per-process memory of the services (the key cache), dropped with the Database."""
         if self.dialect == "sqlite":
             self.engine = _sqlite_engine(self.url, parsed.database)
         elif self.dialect == "postgresql":
@@ -160,7 +163,18 @@ class Database:
         finally:
             self._analyze_lock.release()
 
+    def keys_stamp(self) -> tuple[int, int] | None:
+        """See storage.keys.KeysStamp: changes whenever an API key is created or revoked anywhere."""
+        if self._keys_stamp is None:
+            from evalset.server.storage.keys import KeysStamp
+
+            self._keys_stamp = KeysStamp(self.engine)
+        return self._keys_stamp.stamp()
+
     def dispose(self) -> None:
+        if self._keys_stamp is not None:
+            self._keys_stamp.close()
+        self.memo.clear()
         self.engine.dispose()
 
 
@@ -408,5 +422,26 @@ def json_rows(conn: Connection, query: Any) -> Iterator[Any]:
     result = conn.execute(query.execution_options(stream_results=True, yield_per=STREAM_BATCH))
     return (orjson.Fragment(text) for (text,) in result)
 
+
+def run_cached(conn: Connection, name: str, build: Callable[[], Any], params: Mapping[str, Any]) -> Any:
+    """Run the statement `build()` makes (named `name`, with `bindparam`s named as `params`' keys),
+    compiled once per dialect and then sent as its SQL text: for hot reads (the dataset list) with
+    large expressions, SQLAlchemy's per-execution cache key walk of the expression costs more than
+    the query. Values are adapted as bulk_insert adapts them."""
+    key = (conn.dialect.name, name)
+    entry = _cached_statements.get(key)
+    if entry is None:
+        compiled = build().compile(dialect=conn.dialect)
+        order = list(compiled.positiontup or ()) if compiled.positional else None
+        adapters = {bind: _adapter(compiled.binds[bind].type, conn) for bind in compiled.binds}
+        constants = {k: v for k, v in compiled.params.items() if k not in params}  # the expression's own literals
+        entry = _cached_statements[key] = (str(compiled), order, adapters, constants)
+    sql, order, adapters, constants = entry
+    values = {k: v if adapters.get(k) is None else adapters[k](v) for k, v in params.items()}  # type: ignore[misc]
+    values.update(constants)
+    return conn.exec_driver_sql(sql, tuple(values[k] for k in order) if order is not None else values)
+
+
+_cached_statements: dict[tuple[str, str], tuple[str, list[str] | None, dict[str, Any], dict[str, Any]]] = {}
 
 STREAM_BATCH = 2000
