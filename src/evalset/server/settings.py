@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Server log level; every request is logged at info, 4xx at warning, 5xx at error."
     )
+    workers: int = Field(
+        default=1,
+        ge=0,
+        description="Server processes sharing the port (0: one per CPU core). Each has its own connection pool.",
+    )
     log_format: Literal["text", "json"] = Field(default="text", description="Server log lines as text or JSON.")
 
     def resolved_database_url(self) -> str:

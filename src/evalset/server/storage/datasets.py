@@ -46,6 +46,7 @@ _summary_columns = [datasets.c[name] for name in SUMMARY_FIELDS]
 
 def list_datasets(conn: Connection, *, project_id: str) -> list[Any]:
     """Summaries as the JSON the API returns (orjson fragments built by the database), by name."""
+
     def build() -> Any:
         query = select(json_row(conn, _summary_columns)).where(datasets.c.project_id == bindparam("project_id"))
         return query.order_by(datasets.c.name)
