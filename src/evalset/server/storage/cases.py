@@ -10,8 +10,9 @@ from typing_extensions import Unpack
 
 from evalset.server.domain.cases import PUBLIC_FIELDS, search_text
 from evalset.server.domain.names import looks_like_uuid
-from evalset.server.storage._util import first_record, records
+from evalset.server.storage._util import chunks, first_record, records
 from evalset.server.storage.engine import (
+    BULK_BATCH,
     STREAM_BATCH,
     Contention,
     bulk_insert,
@@ -77,8 +78,9 @@ def insert_cases(conn: Connection, *, rows: Sequence[dict[str, Any]], op: str = 
     if not rows:
         return
     fields = [*CASE_FIELDS, *(("seq",) if "seq" in rows[0] else ()), "search_text"]
-    stored = [{**row, "search_text": search_text(row)} for row in rows]  # the callers' records stay public
-    bulk_insert(conn, cases, stored, columns=fields, constants={"last_op": op})
+    for part in chunks(rows, BULK_BATCH):  # copies with the search text, a batch at a time: bounded memory
+        stored = [{**row, "search_text": search_text(row)} for row in part]  # the callers' records stay public
+        bulk_insert(conn, cases, stored, columns=fields, constants={"last_op": op})
     _insert_tags(conn, rows)
 
 
@@ -102,11 +104,16 @@ def update_cases(conn: Connection, *, rows: Sequence[dict[str, Any]], expected_v
         .where(cases.c.id == bindparam("_id"), cases.c.version == bindparam("_expected"))
         .values({f: bindparam(f) for f in (*_WRITE_FIELDS, "search_text")})
     )
-    params = [
-        {**{f: row[f] for f in _WRITE_FIELDS}, "search_text": search_text(row), "_id": row["id"], "_expected": expected}
-        for row, expected in zip(rows, expected_versions, strict=True)
-    ]
-    if conn.execute(statement, params).rowcount != len(rows):
+    written = 0
+    for start in range(0, len(rows), BULK_BATCH):  # parameters a batch at a time: bounded memory
+        params = [
+            {**{f: row[f] for f in _WRITE_FIELDS}, "search_text": search_text(row), "_id": row["id"], "_expected": v}
+            for row, v in zip(
+                rows[start : start + BULK_BATCH], expected_versions[start : start + BULK_BATCH], strict=True
+            )
+        ]
+        written += conn.execute(statement, params).rowcount
+    if written != len(rows):
         raise Contention("a case was changed by another writer meanwhile")
     _replace_tags(conn, rows)
 
