@@ -49,7 +49,8 @@ def startups(url: str, key: str, starts: int, log_path: Path) -> dict[str, Any]:
             server.stop()
         health.append(timing["health_s"])
         api.append(timing["first_api_s"])
-    return {"health_s": statistics.median(health), "first_api_s": statistics.median(api), "cpu_s": statistics.median(cpu)}
+    median = statistics.median
+    return {"health_s": median(health), "first_api_s": median(api), "cpu_s": median(cpu)}
 
 
 def import_memory(server: Server, cases: int) -> dict[str, Any]:

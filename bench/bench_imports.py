@@ -69,7 +69,8 @@ def big(client: Any, server: Server, cases: int, size: int) -> dict[str, Any]:
     fill: list[float] = []
     while held < size:
         n = min(BIG_STEP, size - held)
-        fill.append(timed_import(client, server, "big", import_payload(make_cases(n, seed=step, prefix=f"f{step}-")))[0])
+        payload = import_payload(make_cases(n, seed=step, prefix=f"f{step}-"))
+        fill.append(timed_import(client, server, "big", payload)[0])
         held += n
         step += 1
         if step % 5 == 0:

@@ -173,9 +173,13 @@ def report(backend: str, r: dict[str, Any], args: argparse.Namespace) -> None:
     cpu_ratio = ev["sequential"]["cpu_ms"] / bare["sequential"]["cpu_ms"]
     scale = ev["concurrent"]["req_per_s"] / ev["sequential"]["req_per_s"]
     p99 = ev["concurrent"]["p99_ms"]
-    print(f"  server CPU per request, evalset / bare: {cpu_ratio:.1f}x (target <= 3x: {'ok' if cpu_ratio <= 3 else 'MISSED'})")
-    print(f"  throughput, {args.clients} clients / sequential: {scale:.2f}x (target >= 1: {'ok' if scale >= 1 else 'MISSED'})")
-    print(f"  p99 with {args.clients} clients: {p99:.1f} ms (target < 40 ms: {'ok' if p99 < 40 else 'MISSED'})")
+
+    def mark(ok: bool) -> str:
+        return "ok" if ok else "MISSED"
+
+    print(f"  server CPU per request, evalset / bare: {cpu_ratio:.1f}x (target <= 3x: {mark(cpu_ratio <= 3)})")
+    print(f"  throughput, {args.clients} clients / sequential: {scale:.2f}x (target >= 1: {mark(scale >= 1)})")
+    print(f"  p99 with {args.clients} clients: {p99:.1f} ms (target < 40 ms: {mark(p99 < 40)})")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -432,7 +432,7 @@ def run_cached(conn: Connection, name: str, build: Callable[[], Any], params: Ma
     entry = _cached_statements.get(key)
     if entry is None:
         compiled = build().compile(dialect=conn.dialect)
-        order = list(compiled.positiontup or ()) if compiled.positional else None
+        order: list[str] | None = list(compiled.positiontup or ()) if compiled.positional else None
         adapters = {bind: _adapter(compiled.binds[bind].type, conn) for bind in compiled.binds}
         constants = {k: v for k, v in compiled.params.items() if k not in params}  # the expression's own literals
         entry = _cached_statements[key] = (str(compiled), order, adapters, constants)
