@@ -325,6 +325,7 @@ class Server:
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.past_cpu = 0.0  # CPU seconds of earlier processes of this server (restarts)
         self.past_hwm = 0  # highest VmHWM of earlier processes
+        self.extra_args: list[str] = []  # more `serve` options (bench_requests: --workers N)
 
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -364,7 +365,7 @@ class Server:
         # so measure it that way (BENCH_KEEP_PLUGINS=1 to measure the dev venv as it is).
         if not os.environ.get("BENCH_KEEP_PLUGINS"):
             env["PYDANTIC_DISABLE_PLUGINS"] = "logfire-plugin"
-        cmd = [PYTHON, "-m", "evalset.server.cli", "--db", self.db_url, "serve", "--port", "0"]
+        cmd = [PYTHON, "-m", "evalset.server.cli", "--db", self.db_url, "serve", "--port", "0", *self.extra_args]
         with open(self.log_path, "a") as log:
             t0 = time.perf_counter()
             self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True, cwd=ROOT, env=env)

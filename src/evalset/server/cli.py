@@ -77,6 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None, help="interface to bind (default 127.0.0.1; 0.0.0.0 for all)")
     serve.add_argument("--port", type=int, default=None, help="port (default 8000; 0 picks a free one)")
     serve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="server processes sharing the port (default 1; 0: one per CPU core; see docs/performance.md)",
+    )
+    serve.add_argument(
         "--admin-password-file",
         default=None,
         metavar="PATH",
@@ -121,6 +128,7 @@ def _settings(args: argparse.Namespace) -> Any:
             ("data_dir", "data_dir"),
             ("log_level", "log_level"),
             ("log_format", "log_format"),
+            ("workers", "workers"),
         )
         if getattr(args, option, None) is not None
     }

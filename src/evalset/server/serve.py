@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import errno
 import gc
+import os
 import socket
+from typing import Any
+
+from pydantic import SecretStr
 
 from evalset.server.logs import start_log
 from evalset.server.settings import Settings
@@ -50,7 +54,8 @@ def serve(settings: Settings, db: Database, *, host: str | None, port: int | Non
     before = upgrade(db)
     if not before.ready:
         start_log.info(f"Migrated the database schema from {before.current or 'empty'} to {before.head}.")
-    app = create_app(settings, db=db)
+    workers = settings.workers or os.cpu_count() or 1
+    app = create_app(settings, db=db) if workers == 1 else None  # workers build their own
     first_key = bootstrap(db)
     # Everything loaded so far lives as long as the process: move it out of the cyclic collector's way,
     # so full collections during a 10,000-case import do not walk every module, class and route.
@@ -64,9 +69,59 @@ def serve(settings: Settings, db: Database, *, host: str | None, port: int | Non
         start_log.info(first_key)
     else:
         start_log.info(lost_key_hint)
+    if workers > 1:
+        start_log.info(f"Serving with {workers} worker processes.", extra={"fields": {"workers": workers}})
     start_log.info(f"evalset is serving at {url}  (API docs: {url}/docs)", extra={"fields": {"url": url}})
     admin = " or the admin password" if settings.resolved_admin_password() else ""
     start_log.info(f"Web UI: {url}/  (sign in with an API key{admin})", extra={"fields": {"web_url": url + "/"}})
-    config = uvicorn.Config(app, log_config=None, access_log=False, server_header=False)
-    uvicorn.Server(config).run(sockets=[sock])
+    if app is not None:
+        config = uvicorn.Config(app, log_config=None, access_log=False, server_header=False)
+        uvicorn.Server(config).run(sockets=[sock])
+        return 0
+    return _run_workers(settings, db, sock, workers)
+
+
+# --- several processes -------------------------------------------------------------------------
+# `--workers N`: uvicorn's supervisor starts N fresh interpreters that share the listening socket (the
+# kernel spreads connections over them) and restarts any that dies. What must happen once happened
+# above, in this process, before any worker starts: migrations, the first key. Each worker builds the
+# app from the same settings (passed in the environment: spawned processes do not inherit objects) and
+# has its own connection pool and background threads (a key's last-use write, statistics refresh),
+# which are safe to run in several processes. Keys are checked per request against the database's
+# keys stamp, so a revocation reaches every worker at once; web sessions are signed with a secret
+# stored in the database, so every worker accepts them.
+
+
+def _run_workers(settings: Settings, db: Database, sock: socket.socket, workers: int) -> int:
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    db.dispose()  # the workers open their own connections
+    for name, value in settings:
+        if value is None or name == "workers":
+            continue
+        os.environ[f"EVALSET_{name.upper()}"] = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+    os.environ["EVALSET_DATABASE_URL"] = db.url
+    config = uvicorn.Config(
+        "evalset.server.serve:worker_app",
+        factory=True,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+    )
+    Multiprocess(config, sockets=[sock]).run()
     return 0
+
+
+def worker_app() -> Any:
+    """The app of one worker process (see _run_workers): settings from the environment the parent set."""
+    from evalset.server.app import create_app
+    from evalset.server.logs import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    app = create_app(settings)
+    gc.collect()
+    gc.freeze()
+    return app

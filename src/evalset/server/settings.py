@@ -50,6 +50,11 @@ class Settings(BaseSettings):
         description="This server's address as people reach it (the links GET /v1/info gives the logfire SDK); "
         "default: the address each request came in on.",
     )
+    workers: int = Field(
+        default=1,
+        ge=0,
+        description="Server processes sharing the port (0: one per CPU core). Each has its own connection pool.",
+    )
     log_format: Literal["text", "json"] = Field(default="text", description="Server log lines as text or JSON.")
 
     def resolved_database_url(self) -> str:

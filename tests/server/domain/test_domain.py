@@ -111,16 +111,22 @@ def test_uuid_detection() -> None:
     assert not looks_like_uuid("qa-golden-set") and not looks_like_uuid("0af76519-16cd-43dd-8448-eb211c80319")
 
 
-def test_new_ids_are_distinct_version_4_uuids() -> None:
+def test_new_ids_are_distinct_time_ordered_version_7_uuids() -> None:
+    import time
     import uuid
 
     from evalset.server.domain.cases import new_ids
 
+    before = time.time_ns() // 1_000_000
     ids = new_ids(2000)
+    time.sleep(0.002)
+    later = new_ids(1)[0]
     assert len(set(ids)) == 2000
     for value in ids:
         parsed = uuid.UUID(value)
-        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122 and str(parsed) == value
+        assert parsed.version == 7 and parsed.variant == uuid.RFC_4122 and str(parsed) == value
+        assert before <= parsed.int >> 80 <= time.time_ns() // 1_000_000  # the 48-bit millisecond
+    assert max(ids) < later  # a later batch sorts after: new rows go to the end of the id index
 
 
 def test_evaluators_without_arguments_are_normalized() -> None:

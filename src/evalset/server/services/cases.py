@@ -86,7 +86,9 @@ def create_cases(
     """Create cases, all or none. A name already used in the dataset is a 409."""
     with db.write() as conn:
         dataset = dataset_store.get_dataset(conn, project_id=principal.project_id, ref=ref, for_write=True)
-        return insert_new_cases(conn, principal, dataset, items, single=single)
+        created = insert_new_cases(conn, principal, dataset, items, single=single)
+    db.wrote_many(len(created))
+    return created
 
 
 def insert_new_cases(
@@ -145,7 +147,9 @@ def import_cases(
             results.append(updated or current)
         _write_updates(conn, replaced, changed)
         created = iter(_insert_new(conn, dataset, fresh, principal))
-        return [rules.public_case(r) if r is not None else next(created) for r in results]
+        imported = [rules.public_case(r) if r is not None else next(created) for r in results]
+    db.wrote_many(len(fresh) + len(changed))
+    return imported
 
 
 def _write_updates(conn: Conn, replaced: list[dict[str, Any]], updated: list[dict[str, Any]]) -> None:

@@ -132,12 +132,31 @@ def authenticate(db: Database, authorization: str | None) -> auth.Principal:
 
 
 def principal_for(db: Database, key: str, lookup: str) -> auth.Principal:
-    """The principal of a well-formed key (see check_header); Unauthorized when unknown or revoked."""
-    with db.read() as conn:
-        row = store.find_key(conn, lookup=lookup)
+    """The principal of a well-formed key (see check_header); Unauthorized when unknown or revoked.
+
+    Keys found are remembered per process, each with the keys' stamp read before it was looked up
+    (storage.keys.KeysStamp): the stamp moves with every key created or revoked by any process, so a
+    remembered key is used only while nothing changed, and a revocation is refused by every server
+    process from its next request on. That spares a read transaction per request.
+    """
+    stamp = db.keys_stamp()  # before the lookup: a revocation committed in between moves it again
+    cache: dict[str, tuple[Any, dict[str, Any]]] = db.memo.setdefault("keys", {})
+    hit = cache.get(lookup)
+    if stamp is not None and hit is not None and hit[0] == stamp:
+        row: dict[str, Any] | None = hit[1]
+    else:
+        with db.read() as conn:
+            row = store.find_key(conn, lookup=lookup)
+        if row is not None and stamp is not None:
+            if len(cache) >= _KEY_CACHE_SIZE:
+                cache.clear()
+            cache[lookup] = (stamp, row)
     if row is None or not auth.key_matches(key, row["secret_hash"]):
         raise Unauthorized("Invalid API key.")
     return _active(db, row)
+
+
+_KEY_CACHE_SIZE = 10_000
 
 
 def session_principal(db: Database, *, key_id: str) -> auth.Principal:
@@ -175,7 +194,9 @@ def _note_use(db: Database, row: dict[str, Any]) -> None:
     last: datetime | None = row.get("last_used_at")
     if last is not None and now - last < LAST_USED_RESOLUTION:
         return
-    # Off the request's path: on SQLite the write would queue behind a long import.
+    # Off the request's path: on SQLite the write would queue behind a long import. The row may be the
+    # key cache's: noting the use there keeps the next minute's requests from asking again.
+    row["last_used_at"] = now
     _touches.submit(_touch, db, row["id"], now)
 
 

@@ -11,7 +11,16 @@ from typing_extensions import Unpack
 from evalset.server.domain.cases import PUBLIC_FIELDS, search_text
 from evalset.server.domain.names import looks_like_uuid
 from evalset.server.storage._util import chunks, first_record, records
-from evalset.server.storage.engine import STREAM_BATCH, Contention, bulk_insert, json_row, json_rows, json_text
+from evalset.server.storage.engine import (
+    BULK_BATCH,
+    STREAM_BATCH,
+    Contention,
+    bulk_insert,
+    json_row,
+    json_rows,
+    json_text,
+    rows_by_keys,
+)
 from evalset.server.storage.tables import case_tags, cases
 
 __all__ = [
@@ -52,12 +61,8 @@ def get_case(conn: Connection, *, dataset_id: str, case_id: str) -> dict[str, An
 
 def find_by_names(conn: Connection, *, dataset_id: str, names: Sequence[str]) -> dict[str, dict[str, Any]]:
     """The existing cases of a dataset with these names, by name."""
-    found: dict[str, dict[str, Any]] = {}
-    for part in chunks(list(names)):
-        query = select(*_record_columns).where(cases.c.dataset_id == dataset_id, cases.c.name.in_(part))
-        for row in records(conn.execute(query)):
-            found[row["name"]] = row
-    return found
+    rows = rows_by_keys(conn, _record_columns, cases.c.name, names, where=[cases.c.dataset_id == dataset_id])
+    return {row["name"]: row for row in _as_records(rows)}
 
 
 def name_exists(conn: Connection, *, dataset_id: str, name: str, other_than: str | None = None) -> bool:
@@ -73,8 +78,9 @@ def insert_cases(conn: Connection, *, rows: Sequence[dict[str, Any]], op: str = 
     if not rows:
         return
     fields = [*CASE_FIELDS, *(("seq",) if "seq" in rows[0] else ()), "search_text"]
-    stored = [{**row, "search_text": search_text(row)} for row in rows]  # the callers' records stay public
-    bulk_insert(conn, cases, stored, columns=fields, constants={"last_op": op})
+    for part in chunks(rows, BULK_BATCH):  # copies with the search text, a batch at a time: bounded memory
+        stored = [{**row, "search_text": search_text(row)} for row in part]  # the callers' records stay public
+        bulk_insert(conn, cases, stored, columns=fields, constants={"last_op": op})
     _insert_tags(conn, rows)
 
 
@@ -98,18 +104,25 @@ def update_cases(conn: Connection, *, rows: Sequence[dict[str, Any]], expected_v
         .where(cases.c.id == bindparam("_id"), cases.c.version == bindparam("_expected"))
         .values({f: bindparam(f) for f in (*_WRITE_FIELDS, "search_text")})
     )
-    params = [
-        {**{f: row[f] for f in _WRITE_FIELDS}, "search_text": search_text(row), "_id": row["id"], "_expected": expected}
-        for row, expected in zip(rows, expected_versions, strict=True)
-    ]
-    if conn.execute(statement, params).rowcount != len(rows):
+    written = 0
+    for start in range(0, len(rows), BULK_BATCH):  # parameters a batch at a time: bounded memory
+        params = [
+            {**{f: row[f] for f in _WRITE_FIELDS}, "search_text": search_text(row), "_id": row["id"], "_expected": v}
+            for row, v in zip(
+                rows[start : start + BULK_BATCH], expected_versions[start : start + BULK_BATCH], strict=True
+            )
+        ]
+        written += conn.execute(statement, params).rowcount
+    if written != len(rows):
         raise Contention("a case was changed by another writer meanwhile")
     _replace_tags(conn, rows)
 
 
 def _replace_tags(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    for part in chunks([row["id"] for row in rows]):
-        conn.execute(delete(case_tags).where(case_tags.c.case_id.in_(part)))
+    # One DELETE per case, by equality on the case_id index (an IN list can plan as a table scan on
+    # PostgreSQL without statistics, see storage.engine.rows_by_keys); executemany pipelines them.
+    statement = delete(case_tags).where(case_tags.c.case_id == bindparam("_case_id"))
+    conn.execute(statement, [{"_case_id": row["id"]} for row in rows])
     _insert_tags(conn, rows)
 
 
@@ -311,8 +324,12 @@ def _keyset(seqs: list[int], after: int | None, before: int | None, want: int) -
 def get_cases(conn: Connection, *, dataset_id: str, case_ids: Sequence[str]) -> list[dict[str, Any]]:
     """The stored records (as get_case) of those of `case_ids` that exist in the dataset, in dataset order."""
     wanted = [c for c in dict.fromkeys(case_ids) if looks_like_uuid(c)]
-    found: list[dict[str, Any]] = []
-    for part in chunks(wanted):
-        query = select(*_record_columns).where(cases.c.dataset_id == dataset_id, cases.c.id.in_(part))
-        found.extend(records(conn.execute(query)))
-    return sorted(found, key=lambda row: row["seq"])
+    rows = rows_by_keys(conn, _record_columns, cases.c.id, wanted, where=[cases.c.dataset_id == dataset_id])
+    return sorted(_as_records(rows), key=lambda row: row["seq"])
+
+
+_record_keys = [c.key for c in _record_columns]
+
+
+def _as_records(rows: Iterator[Any]) -> Iterator[dict[str, Any]]:
+    return (dict(zip(_record_keys, row, strict=True)) for row in rows)

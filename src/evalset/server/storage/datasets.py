@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, update
+import orjson
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 
 from evalset.server.domain.names import looks_like_uuid
 from evalset.server.errors import Conflict, DatasetNotFound
 from evalset.server.storage._util import first_record, records
-from evalset.server.storage.engine import json_row, json_rows
+from evalset.server.storage.engine import json_row, run_cached
 from evalset.server.storage.tables import case_tags, dataset_revisions, datasets
 
 __all__ = [
@@ -45,8 +46,13 @@ _summary_columns = [datasets.c[name] for name in SUMMARY_FIELDS]
 
 def list_datasets(conn: Connection, *, project_id: str) -> list[Any]:
     """Summaries as the JSON the API returns (orjson fragments built by the database), by name."""
-    query = select(json_row(conn, _summary_columns)).where(datasets.c.project_id == project_id)
-    return list(json_rows(conn, query.order_by(datasets.c.name)))
+
+    def build() -> Any:
+        query = select(json_row(conn, _summary_columns)).where(datasets.c.project_id == bindparam("project_id"))
+        return query.order_by(datasets.c.name)
+
+    result = run_cached(conn, "list_datasets", build, {"project_id": project_id})
+    return [orjson.Fragment(text) for (text,) in result]
 
 
 def list_dataset_rows(conn: Connection, *, project_id: str, search: str | None = None) -> list[dict[str, Any]]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from operator import itemgetter
@@ -16,17 +18,22 @@ from sqlalchemy import (
     Connection,
     Engine,
     Integer,
+    String,
     Table,
     Text,
     Uuid,
+    bindparam,
     case,
     cast,
     create_engine,
     event,
     func,
     literal_column,
+    select,
+    true,
     type_coerce,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.sqlite import dialect as _sqlite_dialect_class
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -48,6 +55,7 @@ __all__ = [
     "least",
     "greatest",
     "json_field_text",
+    "rows_by_keys",
 ]
 
 sqlite_dialect = _sqlite_dialect_class()
@@ -106,6 +114,10 @@ class Database:
         self.url = normalize_url(url)
         parsed = make_url(self.url)
         self.dialect = parsed.get_backend_name()
+        self._analyze_lock = threading.Lock()
+        self._keys_stamp: Any = None
+        self.memo: dict[str, Any] = {}
+        """Per-process memory of the services (the key cache), dropped with the Database."""
         if self.dialect == "sqlite":
             self.engine = _sqlite_engine(self.url, parsed.database)
         elif self.dialect == "postgresql":
@@ -134,8 +146,44 @@ class Database:
                 raise Contention(str(error.orig).splitlines()[0]) from error
             raise
 
+    def wrote_many(self, rows: int) -> None:
+        """A committed transaction wrote `rows` case rows: from ANALYZE_AFTER_ROWS on, refresh PostgreSQL's
+        statistics of the case tables in the background (autovacuum's analyse comes much later, and plans
+        made from the statistics of an empty table stay wrong at 100,000 rows). One at a time per process;
+        a request never waits for it."""
+        if self.dialect != "postgresql" or rows < ANALYZE_AFTER_ROWS or not self._analyze_lock.acquire(False):
+            return
+        try:
+            _background.submit(self._analyze)
+        except RuntimeError:  # interpreter shutting down
+            self._analyze_lock.release()
+
+    def _analyze(self) -> None:
+        try:
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("ANALYZE cases, case_tags, case_revisions")
+        except DBAPIError:  # statistics are an optimisation: a failure (database going away) changes no data
+            pass
+        finally:
+            self._analyze_lock.release()
+
+    def keys_stamp(self) -> tuple[int, int] | None:
+        """See storage.keys.KeysStamp: changes whenever an API key is created or revoked anywhere."""
+        if self._keys_stamp is None:
+            from evalset.server.storage.keys import KeysStamp
+
+            self._keys_stamp = KeysStamp(self.engine)
+        return self._keys_stamp.stamp()
+
     def dispose(self) -> None:
+        if self._keys_stamp is not None:
+            self._keys_stamp.close()
+        self.memo.clear()
         self.engine.dispose()
+
+
+ANALYZE_AFTER_ROWS = 1000
+_background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evalset-analyze")
 
 
 def _sqlite_engine(url: str, database: str | None) -> Engine:
@@ -206,6 +254,22 @@ def _adapter(column_type: Any, conn: Connection) -> Callable[[Any], Any] | None:
 
 
 BULK_BATCH = 2000
+COPY_THRESHOLD = 50
+"""From this many rows on, bulk_insert uses COPY on PostgreSQL (below it, setting COPY up costs more)."""
+
+
+def _copy_rows(conn: Connection, sql: str, rows: Iterator[tuple[Any, ...]]) -> None:
+    """COPY rows (text format: psycopg renders each value as PostgreSQL's text input) in the connection's
+    transaction. Driver errors come out as SQLAlchemy's, as from any other statement (see Database.write)."""
+    import psycopg
+
+    dbapi_conn: Any = conn.connection.driver_connection
+    try:
+        with dbapi_conn.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except psycopg.Error as error:
+        raise DBAPIError.instance(sql, None, error, psycopg.Error, dialect=conn.dialect) from error
 
 
 def bulk_insert(
@@ -239,6 +303,10 @@ def bulk_insert(
     if multi_values and conn.dialect.name == "postgresql":
         _insert_multi_values(conn, table, rows, plan, constants, ignore_conflicts)
         return
+    # PostgreSQL: COPY takes rows several times faster than a pipelined executemany of INSERTs.
+    copy = None
+    if conn.dialect.name == "postgresql" and not ignore_conflicts and len(rows) >= COPY_THRESHOLD:
+        copy = f"COPY {table.name} ({', '.join(table.c[key].name for key in order)}) FROM STDIN"
     for start in range(0, len(rows), BULK_BATCH):
         batch = rows[start : start + BULK_BATCH]
         values = []
@@ -248,11 +316,52 @@ def bulk_insert(
                 continue
             column = map(itemgetter(key), batch)
             values.append(list(column if adapt is None else map(adapt, column)))
-        if compiled.positional:
+        if copy is not None:
+            _copy_rows(conn, copy, zip(*values, strict=True))
+        elif compiled.positional:
             params: list[Any] = list(zip(*values, strict=True))
+            conn.exec_driver_sql(sql, params)
         else:
             params = [dict(zip(order, row, strict=True)) for row in zip(*values, strict=True)]
-        conn.exec_driver_sql(sql, params)
+            conn.exec_driver_sql(sql, params)
+
+
+# --- many rows by key ----------------------------------------------------------------------------
+# An import looks up 10,000 names at once. On PostgreSQL an IN list of hundreds of values against a
+# table without statistics (fresh, or grown by the last import), planned generically once psycopg
+# prepares the statement, is a sequential scan per chunk: imports went quadratic. A LATERAL join
+# against unnest(:keys), whose inner side cannot be flattened (LIMIT 1 on a unique key), is a nested
+# loop of unique-index probes whatever the statistics, one statement for all the keys. SQLite plans
+# an IN list on an indexed column as index probes always; it takes chunks under its parameter limit.
+
+KEY_CHUNK = 500
+
+
+def rows_by_keys(
+    conn: Connection,
+    columns: Sequence[Any],
+    key: Any,
+    keys: Sequence[Any],
+    *,
+    where: Sequence[ColumnElement[bool]] = (),
+) -> Iterator[Any]:
+    """The rows (of `columns`) whose unique `key` column is one of `keys`, with `where` also true.
+
+    `key` plus the equality columns in `where` must be covered by a unique index (one row per key).
+    """
+    keys = list(dict.fromkeys(keys))
+    if not keys:
+        return
+    if conn.dialect.name != "postgresql":
+        for start in range(0, len(keys), KEY_CHUNK):
+            yield from conn.execute(select(*columns).where(*where, key.in_(keys[start : start + KEY_CHUNK])))
+        return
+    element_type = Text if isinstance(key.type, String) else key.type
+    wanted = (
+        func.unnest(bindparam("keys", keys, type_=ARRAY(element_type))).table_valued("k").render_derived(name="wanted")
+    )
+    probe = select(*columns).where(*where, key == wanted.c.k).limit(1).lateral("probe")
+    yield from conn.execute(select(*probe.c).select_from(wanted).join(probe, true()))
 
 
 def upsert(conn: Connection, table: Table) -> Any:
@@ -404,5 +513,26 @@ def json_rows(conn: Connection, query: Any) -> Iterator[Any]:
     result = conn.execute(query.execution_options(stream_results=True, yield_per=STREAM_BATCH))
     return (orjson.Fragment(text) for (text,) in result)
 
+
+def run_cached(conn: Connection, name: str, build: Callable[[], Any], params: Mapping[str, Any]) -> Any:
+    """Run the statement `build()` makes (named `name`, with `bindparam`s named as `params`' keys),
+    compiled once per dialect and then sent as its SQL text: for hot reads (the dataset list) with
+    large expressions, SQLAlchemy's per-execution cache key walk of the expression costs more than
+    the query. Values are adapted as bulk_insert adapts them."""
+    key = (conn.dialect.name, name)
+    entry = _cached_statements.get(key)
+    if entry is None:
+        compiled = build().compile(dialect=conn.dialect)
+        order: list[str] | None = list(compiled.positiontup or ()) if compiled.positional else None
+        adapters = {bind: _adapter(compiled.binds[bind].type, conn) for bind in compiled.binds}
+        constants = {k: v for k, v in compiled.params.items() if k not in params}  # the expression's own literals
+        entry = _cached_statements[key] = (str(compiled), order, adapters, constants)
+    sql, order, adapters, constants = entry
+    values = {k: v if adapters.get(k) is None else adapters[k](v) for k, v in params.items()}  # type: ignore[misc]
+    values.update(constants)
+    return conn.exec_driver_sql(sql, tuple(values[k] for k in order) if order is not None else values)
+
+
+_cached_statements: dict[tuple[str, str], tuple[str, list[str] | None, dict[str, Any], dict[str, Any]]] = {}
 
 STREAM_BATCH = 2000

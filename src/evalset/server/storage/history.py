@@ -12,7 +12,7 @@ from sqlalchemy import Connection, and_, func, select, union_all
 from evalset.server.domain.cases import Actor, public_case
 from evalset.server.storage._util import records
 from evalset.server.storage.cases import case_columns
-from evalset.server.storage.engine import STREAM_BATCH, bulk_insert, json_row, json_text
+from evalset.server.storage.engine import BULK_BATCH, STREAM_BATCH, bulk_insert, json_row, json_text
 from evalset.server.storage.tables import case_revisions, cases
 
 __all__ = ["archive", "record_delete", "list_revisions", "latest_revision", "states_as_of"]
@@ -36,14 +36,12 @@ def _revision(case: dict[str, Any], *, op: str, at: datetime, actor_id: str | No
 
 def archive(conn: Connection, *, cases: Sequence[dict[str, Any]]) -> None:
     """Keep the current versions of these stored cases before a change replaces them."""
-    bulk_insert(
-        conn,
-        case_revisions,
-        [
+    for start in range(0, len(cases), BULK_BATCH):  # a batch of revisions at a time: bounded memory
+        revisions = [
             _revision(c, op=c["last_op"], at=c["updated_at"], actor_id=c["updated_by"], actor_name=c["updated_by_name"])
-            for c in cases
-        ],
-    )
+            for c in cases[start : start + BULK_BATCH]
+        ]
+        bulk_insert(conn, case_revisions, revisions)
 
 
 def record_delete(conn: Connection, *, case: dict[str, Any], actor: Actor, at: datetime) -> None:

@@ -1,0 +1,206 @@
+"""Per-request server CPU and the tail under load: evalset's dataset list against a bare ASGI app.
+
+Usage: .venv/bin/python bench/bench_requests.py [--backend sqlite|postgresql|both] [--workers N] [--requests 2000]
+       [--clients 16]
+
+Both servers run as their own processes under the same uvicorn set-up (`evalset serve`, and a 10-line
+Starlette app answering a small JSON list under `uvicorn.Server` with evalset's config); the load generator
+is a third process (httpx, one keep-alive connection per client thread). For each: `--requests` sequential
+requests, then `--clients` clients together, each sending `--requests / --clients`. Server CPU is read from
+/proc for the server and its worker processes. Prints per request server CPU, p50/p99 and throughput, and
+the ratios the targets are about: evalset's CPU per request / the bare app's (target <= 3),
+concurrent / sequential throughput (>= 1), concurrent p99 (< 40 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_server import (  # noqa: E402 - the bench directory is not a package
+    PYTHON,
+    ROOT,
+    Server,
+    create_key,
+    ensure_datasets,
+    fresh_database,
+    log,
+    new_client,
+    pct,
+    proc_cpu,
+)
+
+BARE_APP = textwrap.dedent(
+    """
+    import socket, sys, uvicorn
+    from starlette.applications import Starlette
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    BODY = b'[' + b','.join(b'{"id":"%032d","name":"dataset-%03d","case_count":0}' % (i, i) for i in range(100)) + b']'
+
+    async def listing(request):
+        return Response(BODY, media_type="application/json")
+
+    app = Starlette(routes=[Route("/v1/datasets/", listing)])
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(2048)
+    print(f"serving at http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
+    config = uvicorn.Config(app, log_config=None, access_log=False, server_header=False)
+    uvicorn.Server(config).run(sockets=[sock])
+    """
+)
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its children (uvicorn's worker processes)."""
+    total = proc_cpu(pid)
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return total + sum(tree_cpu(int(child)) for child in children)
+
+
+def load(url: str, key: str, clients: int, per_client: int) -> dict[str, Any]:
+    """Run in its own process (see main): `clients` threads, each on its own keep-alive connection."""
+    import httpx
+
+    barrier = threading.Barrier(clients + 1)
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+
+    def client(index: int) -> None:
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as http:
+            for _ in range(10):
+                http.get("/v1/datasets/").raise_for_status()
+            barrier.wait()
+            for _ in range(per_client):
+                t0 = time.perf_counter()
+                response = http.get("/v1/datasets/")
+                latencies[index].append(time.perf_counter() - t0)
+                response.raise_for_status()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    t0 = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - t0
+    flat = [x for part in latencies for x in part]
+    return {"requests": len(flat), "wall_s": wall, "p50_ms": 1000 * pct(flat, 50), "p99_ms": 1000 * pct(flat, 99)}
+
+
+def measure(url: str, key: str, pid: int, clients: int, requests: int) -> dict[str, Any]:
+    cmd = [PYTHON, __file__, "--generate", url, key, str(clients), str(max(1, requests // clients))]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    cpu0 = tree_cpu(pid)  # the generator's warm-up requests count too: a few per client, small next to the run
+    out, _ = proc.communicate(timeout=900)
+    cpu = tree_cpu(pid) - cpu0
+    if proc.returncode != 0:
+        raise RuntimeError("load generator failed")
+    result = json.loads(out)
+    warm = 10 * clients
+    result.update(req_per_s=result["requests"] / result["wall_s"], cpu_ms=1000 * cpu / (result["requests"] + warm))
+    return result
+
+
+class Bare:
+    def __init__(self, log_path: Path) -> None:
+        self.log = open(log_path, "a")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen([PYTHON, "-c", BARE_APP], stdout=subprocess.PIPE, stderr=self.log, text=True)
+        assert self.proc.stdout is not None
+        self.url = self.proc.stdout.readline().split("serving at ")[1].strip()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=15)
+        self.log.close()
+
+
+def run(backend: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    bare = Bare(workdir / "bare.log")
+    try:
+        log("bare ASGI app ...")
+        results["bare"] = {
+            "sequential": measure(bare.url, "none", bare.proc.pid, 1, args.requests),
+            "concurrent": measure(bare.url, "none", bare.proc.pid, args.clients, args.requests),
+        }
+    finally:
+        bare.stop()
+    with fresh_database(backend, workdir) as url:
+        server = Server(url, workdir / f"{backend}.log")
+        server.extra_args = ["--workers", str(args.workers)] if args.workers > 1 else []
+        server.start()
+        try:
+            key = server.key or create_key(url)
+            with new_client(server) as client:
+                client.headers["Authorization"] = f"Bearer {key}"
+                ensure_datasets(client, 100)
+            log(f"evalset on {backend} ({args.workers} worker(s)) ...")
+            results["evalset"] = {
+                "sequential": measure(server.url, key, server.pid, 1, args.requests),
+                "concurrent": measure(server.url, key, server.pid, args.clients, args.requests),
+            }
+        finally:
+            server.stop()
+    return results
+
+
+def report(backend: str, r: dict[str, Any], args: argparse.Namespace) -> None:
+    print(f"\n{backend}, GET /v1/datasets/ (100 datasets), {args.workers} worker process(es), {os.cpu_count()} CPUs")
+    print(f"  {'':28s} {'CPU ms/req':>10s} {'req/s':>8s} {'p50 ms':>7s} {'p99 ms':>7s}")
+    for app in ("bare", "evalset"):
+        for mode in ("sequential", "concurrent"):
+            m = r[app][mode]
+            label = f"{app} {mode}" + (f" ({args.clients} clients)" if mode == "concurrent" else "")
+            print(f"  {label:28s} {m['cpu_ms']:10.2f} {m['req_per_s']:8.0f} {m['p50_ms']:7.1f} {m['p99_ms']:7.1f}")
+    ev, bare = r["evalset"], r["bare"]
+    cpu_ratio = ev["sequential"]["cpu_ms"] / bare["sequential"]["cpu_ms"]
+    scale = ev["concurrent"]["req_per_s"] / ev["sequential"]["req_per_s"]
+    p99 = ev["concurrent"]["p99_ms"]
+
+    def mark(ok: bool) -> str:
+        return "ok" if ok else "MISSED"
+
+    print(f"  server CPU per request, evalset / bare: {cpu_ratio:.1f}x (target <= 3x: {mark(cpu_ratio <= 3)})")
+    print(f"  throughput, {args.clients} clients / sequential: {scale:.2f}x (target >= 1: {mark(scale >= 1)})")
+    print(f"  p99 with {args.clients} clients: {p99:.1f} ms (target < 40 ms: {mark(p99 < 40)})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="sqlite")
+    parser.add_argument("--workers", type=int, default=1, help="evalset serve --workers N (default 1)")
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--generate", nargs=4, help=argparse.SUPPRESS)  # the load generator's own process
+    args = parser.parse_args(argv)
+    if args.generate:
+        url, key, clients, per_client = args.generate
+        print(json.dumps(load(url, key, int(clients), int(per_client))))
+        return 0
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    with tempfile.TemporaryDirectory(prefix="evalset-bench-requests-") as tmp:
+        results = {backend: run(backend, args, Path(tmp)) for backend in backends}
+    for backend, r in results.items():
+        report(backend, r, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
