@@ -11,6 +11,8 @@ EvalsetError                      (500, never raised on purpose)
 ├── Conflict                      409  a name is taken; an import conflict
 ├── PreconditionFailed            412  If-Match names a stale version
 ├── PayloadTooLarge               413  body over the configured limit
+├── UriTooLong                    414  request target over the limit
+├── UnsupportedMediaType          415  a JSON route's body is not sent as JSON
 ├── InvalidInput                  422  bad JSON, field, name, schema or case data (with `errors`)
 └── ServiceUnavailable            503  the write could not get through now (with Retry-After)
 ```
@@ -33,10 +35,13 @@ __all__ = [
     "Conflict",
     "PreconditionFailed",
     "PayloadTooLarge",
+    "UriTooLong",
+    "UnsupportedMediaType",
     "InvalidInput",
     "ServiceUnavailable",
     "Violation",
     "json_pointer",
+    "for_pages",
 ]
 
 
@@ -112,6 +117,14 @@ class PayloadTooLarge(EvalsetError):
     status_code = 413
 
 
+class UriTooLong(EvalsetError):
+    status_code = 414
+
+
+class UnsupportedMediaType(EvalsetError):
+    status_code = 415
+
+
 class InvalidInput(EvalsetError):
     status_code = 422
 
@@ -176,7 +189,7 @@ def _request_error_detail(errors: list[dict[str, Any]], violations: list[Violati
     return f"Invalid request body: {where}: {violation['message']}{tail}."
 
 
-def _for_pages(request: Any) -> bool:
+def for_pages(request: Any) -> bool:
     """Browser routes (everything but the JSON API and its docs) get pages, when the web UI is installed."""
     path: str = request.url.path
     api = path.startswith(("/v1/", "/openapi.json", "/docs", "/redoc", "/health")) or path == "/v1"
@@ -197,7 +210,7 @@ def install_handlers(app: Any) -> None:
 
     async def domain_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, EvalsetError)
-        if _for_pages(request):
+        if for_pages(request):
             return await request.app.state.render_error(request, exc)
         return respond(exc.status_code, exc.body(), exc.headers())
 
@@ -206,26 +219,20 @@ def install_handlers(app: Any) -> None:
         errors = [dict(e) for e in exc.errors()]
         violations = _violations_from_pydantic(errors, getattr(exc, "body", None))
         detail = _request_error_detail(errors, violations)
-        if _for_pages(request):
+        if for_pages(request):
             return await request.app.state.render_error(request, InvalidInput(detail, violations))
         return respond(422, {"detail": detail, "errors": violations})
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        if _for_pages(request):
+        if for_pages(request):
             error = EvalsetError(detail)
             error.status_code = exc.status_code  # type: ignore[misc]
             return await request.app.state.render_error(request, error)
-        return respond(exc.status_code, {"detail": detail})
-
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        detail = f"Internal server error ({type(exc).__name__}); see the server log."
-        if _for_pages(request):
-            return await request.app.state.render_error(request, EvalsetError(detail))
-        return respond(500, {"detail": detail})
+        return respond(exc.status_code, {"detail": detail}, exc.headers)  # 405 keeps its Allow header
 
     app.add_exception_handler(EvalsetError, domain_error)
     app.add_exception_handler(RequestValidationError, request_error)
     app.add_exception_handler(HTTPException, http_error)
-    app.add_exception_handler(Exception, unexpected)
+    # Anything else is a bug: `evalset.server.failures.InternalErrors` answers 500 and logs it once.

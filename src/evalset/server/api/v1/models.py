@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, TypeAdapter
+from pydantic.json_schema import WithJsonSchema
+from pydantic_core import PydanticCustomError
 from typing_extensions import NotRequired, TypedDict
 
 from evalset.server.domain.names import DATASET_NAME_PATTERN, MAX_NAME_LENGTH, not_a_uuid
@@ -16,7 +18,20 @@ DatasetName = Annotated[
 CaseName = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
 Tag = Annotated[str, Field(min_length=1, max_length=255)]
 SourceId = Annotated[str, Field(max_length=64)]
-Schema = dict[str, Any] | bool
+
+
+def _schema(value: Any) -> dict[str, Any] | bool:
+    if isinstance(value, (dict, bool)):
+        return value
+    raise PydanticCustomError("json_schema", "a JSON Schema must be an object or a boolean")
+
+
+Schema = Annotated[
+    dict[str, Any] | bool,
+    PlainValidator(_schema),
+    WithJsonSchema({"type": ["object", "boolean"], "description": "A JSON Schema (draft 2020-12)."}),
+]
+"""A JSON Schema: an object, or `true`/`false` (not 1 or "true")."""
 
 
 class Evaluator(TypedDict):
@@ -29,6 +44,8 @@ class Evaluator(TypedDict):
 
 class DatasetFields(BaseModel):
     """Optional dataset fields, shared by create and update."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelled `inputs_schema` must not create a schemaless dataset
 
     description: str | None = None
     input_schema: Schema | None = None
@@ -55,8 +72,13 @@ class DatasetUpdate(DatasetFields):
 # what tells "leave alone" from "clear" (null) on updates and upserts.
 
 
+_FORBID = ConfigDict(extra="forbid")
+
+
 class CaseCreate(TypedDict):
     """One case: `inputs` is required; everything else is optional."""
+
+    __pydantic_config__ = _FORBID  # type: ignore[misc]
 
     inputs: Any
     name: NotRequired[CaseName | None]
@@ -71,6 +93,8 @@ class CaseCreate(TypedDict):
 class CaseUpdate(TypedDict, total=False):
     """Any subset of case fields: absent keys stay as they are, null clears (tags and evaluators become [])."""
 
+    __pydantic_config__ = _FORBID  # type: ignore[misc]
+
     inputs: Any
     name: CaseName | None
     expected_output: Any
@@ -82,6 +106,7 @@ class CaseUpdate(TypedDict, total=False):
 
 
 class CasesBody(TypedDict):
+    __pydantic_config__ = _FORBID  # type: ignore[misc]
     cases: list[CaseCreate]
 
 
