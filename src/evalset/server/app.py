@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from evalset import __version__
 from evalset.server.errors import install_handlers
+from evalset.server.failures import InternalErrors, TargetLimit
 from evalset.server.logs import AccessLog
 from evalset.server.settings import Settings
 from evalset.server.storage import Database, migrate
@@ -76,9 +78,13 @@ async def _send_json(send: Send, status: int, detail: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
 def _document_json_bodies(app: FastAPI) -> None:
     """Add the schemas of bodies parsed by `json_body` (not FastAPI) to the OpenAPI components."""
-    from evalset.server.api.deps import component_schemas
+    from evalset.server.api.inputs import component_schemas
 
     generate = app.openapi
 
@@ -113,11 +119,20 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     install_web(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(TrailingSlash)
-    app.add_middleware(AccessLog)  # outermost: every response is logged, 413s from BodyLimit included
+    app.add_middleware(TargetLimit)
+    app.add_middleware(AccessLog)  # every response is logged, 413s from BodyLimit and 414s included
+    app.add_middleware(InternalErrors)  # outermost: an exception that escapes everything becomes a logged 500
     _document_json_bodies(app)
 
-    @app.get("/health", include_in_schema=False)
+    @app.get(
+        "/health",
+        tags=["server"],
+        summary="Health check",
+        response_model=Health,
+        responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}},
+    )
     def health() -> dict[str, Any]:
+        """Answers 200 `{"status": "ok"}` while the server runs; needs no key (for load balancers and Docker)."""
         return {"status": "ok"}
 
     return app
