@@ -45,7 +45,11 @@ def test_text_access_lines_at_the_default_level(tmp_path: Path) -> None:
     ok, missing, refused = lines[-3:]
     assert " INFO " in ok and "GET /v1/datasets/ 200 " in ok and "ms project=" in ok and "client=127.0.0.1" in ok
     assert " WARNING " in missing and "GET /v1/datasets/no-such-set/ 404" in missing
-    assert " WARNING " in refused and "GET /v1/datasets/marker-set/cases/?limit=1 401" in refused and "project=-" in refused
+    assert (
+        " WARNING " in refused
+        and "GET /v1/datasets/marker-set/cases/?limit=1 401" in refused
+        and "project=-" in refused
+    )
     project_id = ok.split("project=")[1].split()[0]
     assert len(project_id) == 36 and f"project={project_id}" in missing
     assert key not in content and key.split("_")[-1] not in content and "evalset_000000000000_wrong" not in content

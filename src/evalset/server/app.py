@@ -85,6 +85,7 @@ class Health(BaseModel):
 def _document_json_bodies(app: FastAPI) -> None:
     """Add the schemas of bodies parsed by `json_body` (not FastAPI) to the OpenAPI components."""
     from evalset.server.api.inputs import component_schemas
+    from evalset.server.api.openapi import complete_document
 
     generate = app.openapi
 
@@ -92,7 +93,7 @@ def _document_json_bodies(app: FastAPI) -> None:
         if app.openapi_schema is None:
             schema = generate()
             schema.setdefault("components", {}).setdefault("schemas", {}).update(component_schemas())
-            app.openapi_schema = schema
+            app.openapi_schema = complete_document(schema)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

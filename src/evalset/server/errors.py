@@ -196,6 +196,23 @@ def for_pages(request: Any) -> bool:
     return not api and hasattr(request.app.state, "render_error")
 
 
+def _allowed_methods(request: Any, fallback: str) -> str:
+    """Every method the API answers on this path, from the OpenAPI document (Starlette's own Allow
+    header names only the first matching route's methods); `fallback` for paths outside it (pages)."""
+    import re
+
+    state = request.app.state
+    table = getattr(state, "allowed_methods", None)
+    if table is None:
+        table = state.allowed_methods = [
+            (re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(path)) + "$"), sorted(m.upper() for m in item))
+            for path, item in request.app.openapi().get("paths", {}).items()
+        ]
+    paths = (request.url.path, request.url.path.rstrip("/") + "/")  # /v1/... is served with or without "/"
+    methods = {method for pattern, found in table if any(map(pattern.match, paths)) for method in found}
+    return ", ".join(sorted(methods)) if methods else fallback
+
+
 def install_handlers(app: Any) -> None:
     """Map every error to a JSON body `{"detail": ...}` with the right status; never HTML or plain text.
     On browser routes, the web UI's `app.state.render_error(request, error)` renders a page or fragment."""
@@ -226,11 +243,16 @@ def install_handlers(app: Any) -> None:
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        headers = exc.headers
+        if exc.status_code == 405:  # Starlette's Allow names the first matching route's methods only
+            allowed = _allowed_methods(request, (headers or {}).get("Allow", ""))
+            headers = {**(headers or {}), "Allow": allowed}
+            detail = f"Method {request.method} is not allowed on this path; it allows {allowed}."
         if for_pages(request):
             error = EvalsetError(detail)
             error.status_code = exc.status_code  # type: ignore[misc]
             return await request.app.state.render_error(request, error)
-        return respond(exc.status_code, {"detail": detail}, exc.headers)  # 405 keeps its Allow header
+        return respond(exc.status_code, {"detail": detail}, headers)
 
     app.add_exception_handler(EvalsetError, domain_error)
     app.add_exception_handler(RequestValidationError, request_error)

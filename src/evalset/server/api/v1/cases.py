@@ -87,6 +87,7 @@ def import_cases(
 
 @router.get(CASE, response_model=CaseDetail)
 def get_case(ds: str, case_id: str, db: DB, caller: Reader) -> Response:
+    """One case by id (a UUID, any letter case); its `ETag` is its version, for `If-Match` on update."""
     case = cases.get_case(db, caller.principal(), ds, case_id)
     return json_response(case, headers=_etag(case))
 

@@ -31,7 +31,7 @@ def list_datasets(db: DB, caller: Reader) -> Response:
 @router.post("/datasets/", response_model=DatasetDetail, status_code=201, openapi_extra=CREATE_DOC)
 def create_dataset(body: Annotated[DatasetCreate, CREATE_BODY], db: DB, caller: Writer) -> Response:
     """Create a dataset; 409 when the name is taken in this project."""
-    fields = body.model_dump(exclude_unset=True, mode="json")
+    fields = body.model_dump(exclude_unset=True)  # python mode: NaN stays NaN, for the value rules to refuse
     return json_response(datasets.create_dataset(db, caller.principal(), fields), status_code=201)
 
 
@@ -43,7 +43,7 @@ def get_dataset(ds: str, db: DB, caller: Reader) -> Response:
 
 def update_dataset(ds: str, body: Annotated[DatasetUpdate, UPDATE_BODY], db: DB, caller: Writer) -> Response:
     """Partial update (PUT and PATCH alike): absent keys stay, null clears."""
-    fields = body.model_dump(exclude_unset=True, mode="json")
+    fields = body.model_dump(exclude_unset=True)  # python mode: NaN stays NaN, for the value rules to refuse
     if "name" in fields and fields["name"] is None:
         raise InvalidInput("A dataset name cannot be cleared; send a new name or leave 'name' out.")
     return json_response(datasets.update_dataset(db, caller.principal(), ds, fields))

@@ -186,13 +186,19 @@ class Revision(BaseModel):
 
 
 class ErrorItem(BaseModel):
-    case_index: int | None
-    case_name: str | None
-    field: str
-    pointer: str
+    """One problem with a request."""
+
+    case_index: int | None = Field(description="Which case of the request (0-based), or null.")
+    case_name: str | None = Field(description="That case's name, or null.")
+    field: str = Field(description="The field (`inputs`, `name`, `input_schema`, a query parameter...).")
+    pointer: str = Field(description="RFC 6901 JSON pointer inside the field ('' for the field itself).")
     message: str
 
 
 class ErrorBody(BaseModel):
+    """Every error: one readable sentence in `detail`; a 422 lists each problem in `errors`."""
+
     detail: str
-    errors: list[ErrorItem] | None = None
+    errors: list[ErrorItem] | None = Field(None, description="With 422: every problem found.")
+    current_version: int | None = Field(None, description="With 412: the case's current version.")
+    request_id: str | None = Field(None, description="With 500: the id of the server log line.")
