@@ -131,11 +131,12 @@ def _refuse(violations: list[Violation]) -> None:
     raise InvalidInput(f"Invalid value in {where}: {first['message']}{tail}.", violations)
 
 
-def check_fields(fields: Mapping[str, Any], *, case_index: int | None = None) -> None:
-    """Refuse (422) a record of fields (a dataset's, or one case's) holding anything the rules above forbid."""
+def check_fields(fields: Mapping[str, Any]) -> None:
+    """Refuse (422) a record of fields (a dataset's, an upload's) holding anything the rules above forbid.
+    Nesting is counted within each field."""
     violations: list[Violation] = []
     for field, value in fields.items():
-        violations.extend(_violations(value, field, case_index=case_index, case_name=fields.get("name")))
+        violations.extend(_violations(value, field))
     _refuse(violations)
 
 
