@@ -8,6 +8,7 @@ refused write changed nothing.
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -258,43 +259,47 @@ def test_over_long_request_targets_are_414_json(api: httpx.Client) -> None:
     assert_error(api.get("/v1/datasets/", params={"x": "a" * 9000}), 414)
 
 
-def test_unexpected_errors_are_500_with_a_request_id_in_body_and_log() -> None:
-    """The real server has no route known to fail, so the middleware runs in-process (ASGI) around one
-    that raises: the client gets the JSON error shape with a request id, the log one line with the same id."""
-    from fastapi import FastAPI
+def test_unexpected_errors_are_500_with_a_request_id_in_body_and_log(tmp_path: Path) -> None:
+    """The real server has no route known to fail, so the real app runs in-process (ASGI) with two added
+    routes that raise: the API one answers the JSON error shape with a request id, the browser one an
+    error page naming it, and the log gets one line per failure with the same id."""
+    import asyncio
+    import logging
 
-    from evalset.server.errors import install_handlers
-    from evalset.server.failures import InternalErrors
+    from evalset.server.app import create_app
+    from evalset.server.storage import Database
 
-    app = FastAPI()
-    install_handlers(app)
+    app = create_app(db=Database(f"sqlite:///{tmp_path / 'db.sqlite'}"))
 
     @app.get("/v1/boom")
     def boom() -> None:
         raise RuntimeError("boom")
 
-    app.add_middleware(InternalErrors)
-    transport = httpx.ASGITransport(app=app)
-
-    import asyncio
-    import logging
+    @app.get("/boom-page")
+    def boom_page() -> None:
+        raise KeyError("page")
 
     records: list[logging.LogRecord] = []
     handler = logging.Handler()
     handler.emit = records.append  # type: ignore[method-assign]
     logger = logging.getLogger("evalset.error")
     logger.addHandler(handler)
+
+    async def call(path: str) -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.get(path)
+
     try:
-
-        async def call() -> httpx.Response:
-            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-                return await client.get("/v1/boom")
-
-        response = asyncio.run(call())
+        api, page = asyncio.run(call("/v1/boom")), asyncio.run(call("/boom-page"))
     finally:
         logger.removeHandler(handler)
-    body = response.json()
-    assert response.status_code == 500 and body["request_id"] in body["detail"]
-    assert response.headers["x-request-id"] == body["request_id"]
+    body = api.json()
+    assert api.status_code == 500 and body["request_id"] in body["detail"] and "RuntimeError" in body["detail"]
+    assert api.headers["x-request-id"] == body["request_id"]
+    assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
+    assert page.headers["x-request-id"] in page.text
     lines = [r.getMessage() for r in records if r.levelno == logging.ERROR]
-    assert len(lines) == 1 and f"request_id={body['request_id']}" in lines[0] and "RuntimeError: boom" in lines[0]
+    assert len(lines) == 2
+    assert f"request_id={body['request_id']}" in lines[0] and "RuntimeError: boom" in lines[0]
+    assert f"request_id={page.headers['x-request-id']}" in lines[1] and "KeyError" in lines[1]
