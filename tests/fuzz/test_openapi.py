@@ -33,7 +33,7 @@ def test_every_response_conforms_to_the_document(live_server: LiveServer, fuzz_k
     schema = schemathesis.openapi.from_url(f"{live_server.base_url}/openapi.json")
     headers = {"Authorization": f"Bearer {fuzz_key}"}
     failures: list[str] = []
-    operations = [result.ok() for result in schema.get_all_operations()]
+    operations = [result.ok() for result in schema.get_all_operations()]  # pyright: ignore[reportAttributeAccessIssue]
     assert len(operations) >= 20  # every /v1 route is in the document
 
     for operation in operations:
@@ -43,7 +43,7 @@ def test_every_response_conforms_to_the_document(live_server: LiveServer, fuzz_k
             max_examples=EXAMPLES,
             deadline=None,
             derandomize=True,  # the same examples on every run: a CI failure reproduces locally
-            suppress_health_check=list(HealthCheck),
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
             database=None,
         )
         def run(case: Case) -> None:
