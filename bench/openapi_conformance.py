@@ -13,6 +13,7 @@ import json
 import re
 import sys
 from collections import Counter
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import jsonschema_rs
@@ -31,10 +32,10 @@ def _operations(document: dict) -> list[tuple[re.Pattern[str], str, dict]]:
 
 
 def main(openapi_path: str, har_path: str) -> None:
-    document = json.load(open(openapi_path))
+    document = json.loads(Path(openapi_path).read_text())
     operations = _operations(document)
     components = document.get("components", {})
-    entries = json.load(open(har_path))["log"]["entries"]
+    entries = json.loads(Path(har_path).read_text())["log"]["entries"]
     counts: Counter[str] = Counter()
     examples: dict[str, list[str]] = {}
     for entry in entries:
@@ -48,7 +49,8 @@ def main(openapi_path: str, har_path: str) -> None:
         if status >= 500:
             counts["5xx"] += 1
             examples.setdefault("5xx", []).append(where)
-        operation = next((op for pattern, method, op in operations if method == request["method"] and pattern.match(path)), None)
+        matching = (op for pattern, method, op in operations if method == request["method"] and pattern.match(path))
+        operation = next(matching, None)
         if operation is None:
             counts["no operation"] += 1
             continue
@@ -71,7 +73,8 @@ def main(openapi_path: str, har_path: str) -> None:
         validator = jsonschema_rs.validator_for({**schema, "components": components})
         if not validator.is_valid(body):
             counts["non-conforming body"] += 1
-            examples.setdefault("non-conforming body", []).append(where + ": " + next(validator.iter_errors(body)).message[:120])
+            message = next(validator.iter_errors(body)).message[-120:]
+            examples.setdefault("non-conforming body", []).append(f"{where}: {message}")
     for key in ("responses", "5xx", "undocumented status", "non-conforming body", "no operation"):
         print(f"{key}: {counts[key]}")
     for key, found in examples.items():
