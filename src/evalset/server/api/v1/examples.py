@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 __all__ = ["REQUESTS", "RESPONSES"]
@@ -114,3 +116,18 @@ RESPONSES: dict[tuple[str, str], Any] = {
     ("post", _CASE_PATH + "restore/"): {**_CASE, "version": 3},
 }
 """(method, path) -> example of the success body."""
+
+# Experiments: real bodies, recorded from the server for a one-case pydantic-evals run uploaded twice
+# (`baseline`, `candidate`); regenerate them when the records change (the examples test checks them).
+_EXPERIMENTS = json.loads((Path(__file__).parent / "experiment_examples.json").read_text())
+_EXPERIMENT = "/v1/experiments/{experiment_id}/"
+REQUESTS[("post", "/v1/experiments/")] = _EXPERIMENTS["upload"]
+RESPONSES.update(
+    {
+        ("post", "/v1/experiments/"): _EXPERIMENTS["detail"],
+        ("get", "/v1/experiments/"): _EXPERIMENTS["list"],
+        ("get", _EXPERIMENT): _EXPERIMENTS["detail"],
+        ("get", _EXPERIMENT + "cases/"): _EXPERIMENTS["cases"],
+        ("get", "/v1/experiments/compare/"): _EXPERIMENTS["compare"],
+    }
+)
