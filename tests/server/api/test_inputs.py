@@ -89,6 +89,13 @@ def test_nul_in_path_segments_and_query_values_is_422(api: httpx.Client, dataset
     assert_error(api.get("/v1/experiments/", params={"dataset": "\u0000"}), 422, "dataset")
 
 
+def test_nul_in_a_page_path_is_a_422_page_not_a_500(live_server: LiveServer) -> None:
+    with live_server.client() as browser:
+        page = browser.get("/datasets/a%00b")
+    assert page.status_code == 422 and page.headers["content-type"].startswith("text/html")
+    assert "NUL" in page.text
+
+
 # --- numbers JSON allows but 64-bit code does not ---------------------------------------------------
 
 

@@ -21,7 +21,7 @@ from pydantic import TypeAdapter, ValidationError
 from evalset.server.domain import values
 from evalset.server.errors import InvalidInput, UnsupportedMediaType, Violation
 
-__all__ = ["json_body", "component_schemas", "check_request", "is_json_media_type"]
+__all__ = ["json_body", "component_schemas", "check_request", "check_text", "is_json_media_type"]
 
 T = TypeVar("T")
 _components: dict[str, Any] = {}
@@ -132,6 +132,12 @@ async def check_request(request: Request) -> None:
                     for name in unknown
                 ],
             )
+    await check_text(request)
+
+
+async def check_text(request: Request) -> None:
+    """Refuse (422) a path segment or query value holding text that cannot be stored (NUL, lone surrogate):
+    looked up as it is, it would fail in the database rather than simply not be found."""
     texts = [(name, f"path parameter {name!r}", str(value)) for name, value in request.path_params.items()]
     query = request.query_params.multi_items()
     texts += [(name, f"query parameter {name!r}", value) for name, value in query]
