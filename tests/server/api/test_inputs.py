@@ -203,6 +203,17 @@ def test_instants_outside_the_utc_range_are_422(api: httpx.Client, dataset: str,
     assert_error(api.get(f"/v1/datasets/{dataset}/export/", params={"as_of": as_of}), 422, "as_of")
 
 
+@pytest.mark.parametrize("field", ["started_at", "ended_at", "dataset_as_of"])
+def test_experiment_instants_outside_the_utc_range_are_422(api: httpx.Client, dataset: str, field: str) -> None:
+    from evalset.server.api.v1.examples import REQUESTS
+
+    upload = {**REQUESTS[("post", "/v1/experiments/")], "dataset": dataset}
+    for moment in ("0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00"):
+        assert_error(api.post("/v1/experiments/", json={**upload, field: moment}), 422, field)
+    assert api.get("/v1/experiments/").json() == []
+    assert api.post("/v1/experiments/", json={**upload, "started_at": "0001-01-01T00:00:00Z"}).status_code == 201
+
+
 def test_instants_at_the_edges_inside_the_range_answer(api: httpx.Client, dataset: str) -> None:
     early = api.get(f"/v1/datasets/{dataset}/export/", params={"as_of": "0001-01-01T00:00:00Z"})
     assert early.status_code in (200, 404), early.text  # before the dataset existed: not found, said so

@@ -9,6 +9,7 @@ refuse) exactly the same things, and nothing is stored differently from what was
 - **integers** between -2**63 and 2**63 - 1 (what the JSON encoder and both databases' drivers
   hold exactly);
 - **floats** finite: `NaN`, `Infinity` and numbers beyond a double (`1e400`) are refused;
+- **timestamps** (parsed from a body) expressible in UTC between years 1 and 9999;
 - **nesting** at most `MAX_DEPTH` levels of arrays and objects in one value (a case's inputs,
   expected output or metadata, a schema, evaluator arguments), checked before anything recurses.
 
@@ -77,6 +78,11 @@ def _scalar_problem(value: Any) -> str | None:
         if value - value == 0.0:  # finite: inf - inf and nan - nan are nan
             return None
         return "number is not finite (NaN, Infinity, or beyond a double such as 1e400)"
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        try:
+            value.astimezone(timezone.utc)
+        except OverflowError:
+            return "the instant is outside the years 1 to 9999 once converted to UTC"
     return None
 
 
@@ -105,7 +111,7 @@ def _clean(value: Any, depth: int) -> bool:
         return MIN_INT <= value <= MAX_INT
     if kind is float:
         return value - value == 0.0
-    return value is None or kind is bool or _scalar_problem(value) is None
+    return value is None or kind is bool or _scalar_problem(value) is None  # timestamps parsed from a body
 
 
 def value_problems(value: Any, *, limit: int = MAX_VIOLATIONS) -> list[tuple[list[str | int], str]]:
