@@ -198,19 +198,23 @@ def for_pages(request: Any) -> bool:
 
 def _allowed_methods(request: Any, fallback: str) -> str:
     """Every method the API answers on this path, from the OpenAPI document (Starlette's own Allow
-    header names only the first matching route's methods); `fallback` for paths outside it (pages)."""
+    header names only the first matching route's methods); `fallback` for paths outside it (pages).
+    Literal paths win over templated ones (`/compare/` over `/{experiment_id}/`), as in OpenAPI."""
     import re
 
     state = request.app.state
     table = getattr(state, "allowed_methods", None)
     if table is None:
-        table = state.allowed_methods = [
-            (re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(path)) + "$"), sorted(m.upper() for m in item))
-            for path, item in request.app.openapi().get("paths", {}).items()
-        ]
+        rows = []
+        for path, item in request.app.openapi().get("paths", {}).items():
+            pattern = re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(path)) + "$")
+            rows.append((path.count("{"), pattern, sorted(method.upper() for method in item)))
+        table = state.allowed_methods = sorted(rows, key=lambda row: row[0])
     paths = (request.url.path, request.url.path.rstrip("/") + "/")  # /v1/... is served with or without "/"
-    methods = {method for pattern, found in table if any(map(pattern.match, paths)) for method in found}
-    return ", ".join(sorted(methods)) if methods else fallback
+    matches = [(rank, found) for rank, pattern, found in table if any(map(pattern.match, paths))]
+    if not matches:
+        return fallback
+    return ", ".join(sorted({method for rank, found in matches if rank == matches[0][0] for method in found}))
 
 
 def install_handlers(app: Any) -> None:

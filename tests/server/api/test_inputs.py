@@ -235,6 +235,15 @@ def test_a_misspelled_field_is_422_with_a_hint_and_creates_nothing(api: httpx.Cl
     assert api.get("/v1/datasets/").json() == []
 
 
+def test_lax_coercions_are_refused(api: httpx.Client, dataset: str) -> None:
+    assert_error(api.post("/v1/datasets/", json={"name": "lax", "ai_managed_guidance": 0}), 422, "ai_managed_guidance")
+    assert_error(api.patch(f"/v1/datasets/{dataset}/", json={"name": None}), 422, "name")
+    case = api.post(f"/v1/datasets/{dataset}/cases/", json={"inputs": 1}).json()
+    path = f"/v1/datasets/{dataset}/cases/{case['id']}/"
+    assert_error(api.patch(path, json={"inputs": 2}, headers={"If-Match": "null"}), 422, "if-match")
+    assert api.get(path).json()["version"] == 1
+
+
 def test_unknown_case_fields_are_422(api: httpx.Client, dataset: str) -> None:
     assert_error(api.post(f"/v1/datasets/{dataset}/cases/", json={"inputs": 1, "tag": ["a"]}), 422, "'tags'")
     body = {"cases": [{"inputs": 1}, {"inputs": 2, "expected": 3}]}
@@ -270,6 +279,10 @@ def test_wrong_method_is_405_with_allow(api: httpx.Client) -> None:
     response = api.request("TRACE", "/v1/datasets/")
     assert_error(response, 405, "TRACE")
     assert set(response.headers["allow"].replace(" ", "").split(",")) == {"GET", "POST"}
+    bulk = api.request("OPTIONS", "/v1/datasets/x/cases/bulk/")  # not /cases/{case_id}/'s methods
+    assert_error(bulk, 405)
+    assert bulk.headers["allow"] == "POST"
+    assert api.request("TRACE", "/v1/experiments/compare/").headers["allow"] == "GET"
 
 
 def test_over_long_request_targets_are_414_json(api: httpx.Client) -> None:

@@ -98,7 +98,10 @@ def update_case(
     body: Annotated[CaseUpdate, UPDATE_BODY],
     db: DB,
     caller: Writer,
-    if_match: Annotated[str | None, Header(description="The case version you edited; 412 if it moved on.")] = None,
+    if_match: Annotated[
+        str | None,
+        Header(description="The case version you edited; 412 if it moved on.", pattern=r'^\s*(\*|(W/)?"?\d+"?)\s*$'),
+    ] = None,
 ) -> Response:
     """Partial update (PUT and PATCH alike); the version goes up by one."""
     try:

@@ -12,7 +12,6 @@ from evalset.server.api.deps import DB, Reader, Writer, json_response, stream_re
 from evalset.server.api.inputs import json_body
 from evalset.server.api.v1.models import DatasetCreate, DatasetDetail, DatasetSummary, DatasetUpdate, ExportDocument
 from evalset.server.domain.values import check_instant
-from evalset.server.errors import InvalidInput
 from evalset.server.services import datasets, export
 
 router = APIRouter(tags=["datasets"])
@@ -44,8 +43,6 @@ def get_dataset(ds: str, db: DB, caller: Reader) -> Response:
 def update_dataset(ds: str, body: Annotated[DatasetUpdate, UPDATE_BODY], db: DB, caller: Writer) -> Response:
     """Partial update (PUT and PATCH alike): absent keys stay, null clears."""
     fields = body.model_dump(exclude_unset=True)  # python mode: NaN stays NaN, for the value rules to refuse
-    if "name" in fields and fields["name"] is None:
-        raise InvalidInput("A dataset name cannot be cleared; send a new name or leave 'name' out.")
     return json_response(datasets.update_dataset(db, caller.principal(), ds, fields))
 
 

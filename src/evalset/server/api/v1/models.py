@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, TypeAdapter
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, StrictBool, TypeAdapter
 from pydantic.json_schema import WithJsonSchema
 from pydantic_core import PydanticCustomError
 from typing_extensions import NotRequired, TypedDict
@@ -15,9 +15,12 @@ from evalset.server.domain.names import DATASET_NAME_PATTERN, MAX_NAME_LENGTH, n
 DatasetName = Annotated[
     str, Field(pattern=DATASET_NAME_PATTERN, max_length=MAX_NAME_LENGTH), AfterValidator(not_a_uuid)
 ]
-CaseName = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
-Tag = Annotated[str, Field(min_length=1, max_length=255)]
-SourceId = Annotated[str, Field(max_length=64)]
+_NO_NUL = {"pattern": "^[^\\u0000]*$"}
+"""Documented, not validated here: domain.values refuses NUL with a message naming the field and pointer."""
+CaseName = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH, json_schema_extra=_NO_NUL)]
+Tag = Annotated[str, Field(min_length=1, max_length=255, json_schema_extra=_NO_NUL)]
+SourceId = Annotated[str, Field(max_length=64, json_schema_extra=_NO_NUL)]
+Text = Annotated[str, Field(json_schema_extra=_NO_NUL)]
 
 
 def _schema(value: Any) -> dict[str, Any] | bool:
@@ -47,12 +50,12 @@ class DatasetFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid")  # a misspelled `inputs_schema` must not create a schemaless dataset
 
-    description: str | None = None
+    description: Text | None = None
     input_schema: Schema | None = None
     output_schema: Schema | None = None
     metadata_schema: Schema | None = None
-    guidance: str | None = None
-    ai_managed_guidance: bool | None = None
+    guidance: Text | None = None
+    ai_managed_guidance: StrictBool | None = None
     evaluators: list[Evaluator] | None = None
     report_evaluators: list[Evaluator] | None = None
 
@@ -64,7 +67,7 @@ class DatasetCreate(DatasetFields):
 class DatasetUpdate(DatasetFields):
     """Any subset of dataset fields: absent keys stay as they are, null clears."""
 
-    name: DatasetName | None = None
+    name: DatasetName = Field(None, description="A new name; it cannot be cleared (null is refused).")  # pyright: ignore[reportAssignmentType]
 
 
 # Case bodies are parsed by pydantic-core straight from the request bytes into plain dicts (no
