@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, StrictBool, TypeAdapter
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, PlainValidator, StrictBool, TypeAdapter
 from pydantic.json_schema import WithJsonSchema
 from pydantic_core import PydanticCustomError
 from typing_extensions import NotRequired, TypedDict
@@ -15,7 +15,7 @@ from evalset.server.domain.names import DATASET_NAME_PATTERN, MAX_NAME_LENGTH, n
 DatasetName = Annotated[
     str, Field(pattern=DATASET_NAME_PATTERN, max_length=MAX_NAME_LENGTH), AfterValidator(not_a_uuid)
 ]
-_NO_NUL = {"pattern": "^[^\\u0000]*$"}
+_NO_NUL: dict[str, JsonValue] = {"pattern": "^[^\\u0000]*$"}
 """Documented, not validated here: domain.values refuses NUL with a message naming the field and pointer."""
 CaseName = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH, json_schema_extra=_NO_NUL)]
 Tag = Annotated[str, Field(min_length=1, max_length=255, json_schema_extra=_NO_NUL)]
