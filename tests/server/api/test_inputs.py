@@ -249,6 +249,9 @@ def test_unknown_case_fields_are_422(api: httpx.Client, dataset: str) -> None:
     body = {"cases": [{"inputs": 1}, {"inputs": 2, "expected": 3}]}
     error = assert_error(api.post(f"/v1/datasets/{dataset}/import/", json=body), 422, "expected")
     assert error["errors"][0]["case_index"] == 1
+    body = {"cases": [{"inputs": 1}, {"name": "second", "inputs": 2, "expected": 3}]}
+    error = assert_error(api.post(f"/v1/datasets/{dataset}/cases/bulk/", json=body), 422, "second")
+    assert error["errors"][0]["case_name"] == "second"
     assert count_cases(api, dataset) == 0
 
 

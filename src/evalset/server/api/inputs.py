@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 from typing import Any, TypeVar
 
+import orjson
 from anyio import to_thread
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
@@ -86,10 +87,17 @@ def _parse(adapter: TypeAdapter[T], raw: bytes, known: list[str], check_values: 
     except ValidationError as exc:
         errors = _explain_unknown(list(exc.errors(include_url=False)), known)
         errors = [{**error, "loc": ("body", *error["loc"])} for error in errors]
-        raise RequestValidationError(errors, body=None) from None
+        raise RequestValidationError(errors, body=_best_effort(raw)) from None  # names the cases in errors
     if check_values:
         values.check_fields(parsed if isinstance(parsed, dict) else {"body": parsed})
     return parsed
+
+
+def _best_effort(raw: bytes) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
 
 
 def component_schemas() -> dict[str, Any]:
