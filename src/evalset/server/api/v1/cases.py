@@ -26,6 +26,8 @@ from evalset.server.services.export import stream_json_array
 
 router = APIRouter(tags=["cases"])
 CASES = "/datasets/{ds}/cases/"
+IF_MATCH_PATTERN = r'^[ \t]*(\*|(W/)?"?[0-9]+"?)[ \t]*$'
+"""A case version (`3`, `"3"`, `W/"3"`) or `*`; ASCII digits only."""
 CASE = CASES + "{case_id}/"
 
 
@@ -100,7 +102,7 @@ def update_case(
     caller: Writer,
     if_match: Annotated[
         str | None,
-        Header(description="The case version you edited; 412 if it moved on.", pattern=r'^\s*(\*|(W/)?"?\d+"?)\s*$'),
+        Header(description="The case version you edited; 412 if it moved on.", pattern=IF_MATCH_PATTERN),
     ] = None,
 ) -> Response:
     """Partial update (PUT and PATCH alike); the version goes up by one."""
