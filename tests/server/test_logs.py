@@ -29,7 +29,7 @@ def requests(server: LiveServer) -> str:
         assert client.get("/v1/datasets/").status_code == 200
         assert client.get("/v1/datasets/no-such-set/").status_code == 404
     with server.client("evalset_000000000000_wrong") as client:
-        assert client.get("/v1/datasets/?marker=1").status_code == 401
+        assert client.get("/v1/datasets/marker-set/cases/?limit=1").status_code == 401
     return key
 
 
@@ -38,14 +38,18 @@ def test_text_access_lines_at_the_default_level(tmp_path: Path) -> None:
     server = start_server(f"sqlite:///{tmp_path / 'db.sqlite'}", log)
     try:
         key = requests(server)
-        content = wait_for(log, "marker=1")
+        content = wait_for(log, "marker-set/cases/?limit=1")
     finally:
         stop_server(server)
     lines = [line for line in content.splitlines() if " evalset.access " in line]
     ok, missing, refused = lines[-3:]
     assert " INFO " in ok and "GET /v1/datasets/ 200 " in ok and "ms project=" in ok and "client=127.0.0.1" in ok
     assert " WARNING " in missing and "GET /v1/datasets/no-such-set/ 404" in missing
-    assert " WARNING " in refused and "GET /v1/datasets/?marker=1 401" in refused and "project=-" in refused
+    assert (
+        " WARNING " in refused
+        and "GET /v1/datasets/marker-set/cases/?limit=1 401" in refused
+        and "project=-" in refused
+    )
     project_id = ok.split("project=")[1].split()[0]
     assert len(project_id) == 36 and f"project={project_id}" in missing
     assert key not in content and key.split("_")[-1] not in content and "evalset_000000000000_wrong" not in content
@@ -57,7 +61,7 @@ def test_warning_level_keeps_4xx_and_json_lines_parse(tmp_path: Path) -> None:
     server = start_server(f"sqlite:///{tmp_path / 'db.sqlite'}", log, env=env)
     try:
         requests(server)
-        content = wait_for(log, "marker=1")
+        content = wait_for(log, "marker-set/cases/?limit=1")
     finally:
         stop_server(server)
     records = [json.loads(line) for line in content.splitlines() if line.startswith("{")]

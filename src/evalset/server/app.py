@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from evalset import __version__
 from evalset.server.domain.spans import SpanConsumer
 from evalset.server.errors import install_handlers
+from evalset.server.failures import InternalErrors, TargetLimit
 from evalset.server.logs import AccessLog
 from evalset.server.settings import Settings
 from evalset.server.storage import Database, migrate
@@ -84,9 +86,14 @@ async def _send_json(send: Send, status: int, detail: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
 def _document_json_bodies(app: FastAPI) -> None:
     """Add the schemas of bodies parsed by `json_body` (not FastAPI) to the OpenAPI components."""
-    from evalset.server.api.deps import component_schemas
+    from evalset.server.api.inputs import component_schemas
+    from evalset.server.api.openapi import complete_document
 
     generate = app.openapi
 
@@ -94,7 +101,7 @@ def _document_json_bodies(app: FastAPI) -> None:
         if app.openapi_schema is None:
             schema = generate()
             schema.setdefault("components", {}).setdefault("schemas", {}).update(component_schemas())
-            app.openapi_schema = schema
+            app.openapi_schema = complete_document(schema)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -152,11 +159,20 @@ def create_app(
     install_web(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(TrailingSlash)
-    app.add_middleware(AccessLog)  # outermost: every response is logged, 413s from BodyLimit included
+    app.add_middleware(TargetLimit)
+    app.add_middleware(AccessLog)  # every response is logged, 413s from BodyLimit and 414s included
+    app.add_middleware(InternalErrors)  # outermost: an exception that escapes everything becomes a logged 500
     _document_json_bodies(app)
 
-    @app.get("/health", include_in_schema=False)
+    @app.get(
+        "/health",
+        tags=["server"],
+        summary="Health check",
+        response_model=Health,
+        responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}},
+    )
     def health() -> dict[str, Any]:
+        """Answers 200 `{"status": "ok"}` while the server runs; needs no key (for load balancers and Docker)."""
         return {"status": "ok"}
 
     return app

@@ -14,7 +14,8 @@ EvalsetError                      (500, never raised on purpose)
 ├── Conflict                      409  a name is taken; an import conflict
 ├── PreconditionFailed            412  If-Match names a stale version
 ├── PayloadTooLarge               413  body over the configured limit
-├── UnsupportedMediaType          415  an OTLP export in an encoding the receiver does not speak
+├── UriTooLong                    414  request target over the limit
+├── UnsupportedMediaType          415  a JSON body not sent as JSON; an OTLP export in another encoding
 ├── InvalidInput                  422  bad JSON, field, name, schema or case data (with `errors`)
 └── ServiceUnavailable            503  the write could not get through now (with Retry-After)
 ```
@@ -40,11 +41,13 @@ __all__ = [
     "BadRequest",
     "PreconditionFailed",
     "PayloadTooLarge",
+    "UriTooLong",
     "UnsupportedMediaType",
     "InvalidInput",
     "ServiceUnavailable",
     "Violation",
     "json_pointer",
+    "for_pages",
 ]
 
 
@@ -130,6 +133,10 @@ class PayloadTooLarge(EvalsetError):
     status_code = 413
 
 
+class UriTooLong(EvalsetError):
+    status_code = 414
+
+
 class UnsupportedMediaType(EvalsetError):
     status_code = 415
 
@@ -205,11 +212,32 @@ def _request_error_detail(errors: list[dict[str, Any]], violations: list[Violati
     return f"Invalid request body: {where}: {violation['message']}{tail}."
 
 
-def _for_pages(request: Any) -> bool:
+def for_pages(request: Any) -> bool:
     """Browser routes (everything but the JSON API and its docs) get pages, when the web UI is installed."""
     path: str = request.url.path
     api = path.startswith(("/v1/", "/openapi.json", "/docs", "/redoc", "/health")) or path == "/v1"
     return not api and hasattr(request.app.state, "render_error")
+
+
+def _allowed_methods(request: Any, fallback: str) -> str:
+    """Every method the API answers on this path, from the OpenAPI document (Starlette's own Allow
+    header names only the first matching route's methods); `fallback` for paths outside it (pages).
+    Literal paths win over templated ones (`/compare/` over `/{experiment_id}/`), as in OpenAPI."""
+    import re
+
+    state = request.app.state
+    table = getattr(state, "allowed_methods", None)
+    if table is None:
+        rows = []
+        for path, item in request.app.openapi().get("paths", {}).items():
+            pattern = re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(path)) + "$")
+            rows.append((path.count("{"), pattern, sorted(method.upper() for method in item)))
+        table = state.allowed_methods = sorted(rows, key=lambda row: row[0])
+    paths = (request.url.path, request.url.path.rstrip("/") + "/")  # /v1/... is served with or without "/"
+    matches = [(rank, found) for rank, pattern, found in table if any(map(pattern.match, paths))]
+    if not matches:
+        return fallback
+    return ", ".join(sorted({method for rank, found in matches if rank == matches[0][0] for method in found}))
 
 
 def install_handlers(app: Any) -> None:
@@ -236,7 +264,7 @@ def install_handlers(app: Any) -> None:
 
     async def domain_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, EvalsetError)
-        if _for_pages(request):
+        if for_pages(request):
             return await request.app.state.render_error(request, exc)
         return otlp_status(request, exc.status_code, exc.detail, exc.headers()) or respond(
             exc.status_code, exc.body(), exc.headers()
@@ -247,26 +275,27 @@ def install_handlers(app: Any) -> None:
         errors = [dict(e) for e in exc.errors()]
         violations = _violations_from_pydantic(errors, getattr(exc, "body", None))
         detail = _request_error_detail(errors, violations)
-        if _for_pages(request):
+        if for_pages(request):
             return await request.app.state.render_error(request, InvalidInput(detail, violations))
         return respond(422, {"detail": detail, "errors": violations})
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        if _for_pages(request):
+        headers = dict(exc.headers) if exc.headers else None
+        if exc.status_code == 405:  # Starlette's Allow names the first matching route's methods only
+            allowed = _allowed_methods(request, (headers or {}).get("Allow", ""))
+            headers = {**(headers or {}), "Allow": allowed}
+            detail = f"Method {request.method} is not allowed on this path; it allows {allowed}."
+        if for_pages(request):
             error = EvalsetError(detail)
             error.status_code = exc.status_code  # type: ignore[misc]
             return await request.app.state.render_error(request, error)
-        return otlp_status(request, exc.status_code, detail) or respond(exc.status_code, {"detail": detail})
-
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        detail = f"Internal server error ({type(exc).__name__}); see the server log."
-        if _for_pages(request):
-            return await request.app.state.render_error(request, EvalsetError(detail))
-        return respond(500, {"detail": detail})
+        return otlp_status(request, exc.status_code, detail, headers) or respond(
+            exc.status_code, {"detail": detail}, headers
+        )
 
     app.add_exception_handler(EvalsetError, domain_error)
     app.add_exception_handler(RequestValidationError, request_error)
     app.add_exception_handler(HTTPException, http_error)
-    app.add_exception_handler(Exception, unexpected)
+    # Anything else is a bug: `evalset.server.failures.InternalErrors` answers 500 and logs it once.

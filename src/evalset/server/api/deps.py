@@ -1,18 +1,14 @@
-"""Request plumbing shared by the routes: the database, the caller, JSON bodies and responses."""
+"""Request plumbing shared by the routes: the database, the caller, JSON responses (bodies: `inputs`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
-import orjson
-from anyio import to_thread
 from fastapi import Depends, Request, Security
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response, StreamingResponse
 from fastapi.security import HTTPBearer
-from pydantic import TypeAdapter, ValidationError
 
 from evalset.server.domain.auth import READ_DATASETS, WRITE_DATASETS, WRITE_TRACES, Principal
 from evalset.server.logs import ACCESS_KEY
@@ -20,18 +16,7 @@ from evalset.server.services import keys
 from evalset.server.storage import Database
 from evalset.server.wire import dumps
 
-__all__ = [
-    "DB",
-    "Caller",
-    "Reader",
-    "Writer",
-    "TraceWriter",
-    "AnyKey",
-    "json_response",
-    "stream_response",
-    "json_body",
-    "component_schemas",
-]
+__all__ = ["DB", "Caller", "Reader", "Writer", "TraceWriter", "AnyKey", "json_response", "stream_response"]
 
 
 async def _db(request: Request) -> Database:  # async: a sync dependency costs a thread hop
@@ -88,42 +73,3 @@ def json_response(content: Any, status_code: int = 200, headers: dict[str, str] 
 
 def stream_response(chunks: Iterator[bytes], headers: dict[str, str] | None = None) -> StreamingResponse:
     return StreamingResponse(chunks, media_type="application/json", headers=headers)
-
-
-T = TypeVar("T")
-_components: dict[str, Any] = {}
-_INLINE_LIMIT = 64 * 1024  # bodies larger than this are parsed off the event loop
-
-
-def json_body(adapter: TypeAdapter[T]) -> tuple[Any, dict[str, Any]]:
-    """A dependency parsing the body with `adapter` from raw bytes, and the OpenAPI text describing it.
-
-    Use as `body: Annotated[X, dep]` with `openapi_extra=doc` on the route.
-    """
-
-    async def parse(request: Request) -> T:
-        raw = await request.body()
-        try:
-            if len(raw) > _INLINE_LIMIT:
-                return await to_thread.run_sync(adapter.validate_json, raw)
-            return adapter.validate_json(raw)
-        except ValidationError as exc:
-            errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)]
-            raise RequestValidationError(errors, body=_best_effort(raw)) from None
-
-    schema = adapter.json_schema(ref_template="#/components/schemas/{model}")
-    _components.update(schema.pop("$defs", {}))
-    doc = {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
-    return Depends(parse), doc
-
-
-def _best_effort(raw: bytes) -> Any:
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
-
-
-def component_schemas() -> dict[str, Any]:
-    """Schemas referenced by `json_body` request bodies, for the OpenAPI document's components."""
-    return dict(_components)

@@ -92,7 +92,8 @@ def available_primaries(results: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def _mean(values: Sequence[float]) -> float | None:
-    return sum(values) / len(values) if values else None
+    # dividing before adding: numbers near the largest double do not overflow to infinity (JSON's null)
+    return sum(value / len(values) for value in values) if values else None
 
 
 def summarize_runs(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -144,6 +145,8 @@ _TASK_DURATION = Primary(kind="task_duration", name=None, direction="lower")
 
 def _delta(baseline: float | None, candidate: float | None) -> dict[str, float | None]:
     change = None if baseline is None or candidate is None else candidate - baseline
+    if change is not None and change - change != 0.0:  # beyond a double: say "unknown", not a JSON error
+        change = None
     return {"baseline": baseline, "candidate": candidate, "delta": change}
 
 

@@ -200,14 +200,19 @@ def group_key(result: Mapping[str, Any]) -> str:
 # --- averages, exactly as pydantic-evals' EvaluationReport.averages() computes them ---------------
 
 
+def _mean(values: Sequence[float]) -> float:
+    """The mean, dividing before adding: numbers near the largest double do not overflow to infinity
+    (which JSON cannot carry)."""
+    count = len(values)
+    return sum(value / count for value in values)
+
+
 def _mean_by_name(rows: Iterable[Mapping[str, float]]) -> dict[str, float]:
-    sums: dict[str, float] = defaultdict(float)
-    counts: dict[str, int] = defaultdict(int)
+    found: dict[str, list[float]] = defaultdict(list)
     for row in rows:
         for name, value in row.items():
-            sums[name] += value
-            counts[name] += 1
-    return {name: sums[name] / counts[name] for name in sums}
+            found[name].append(value)
+    return {name: _mean(values) for name, values in found.items()}
 
 
 def _aggregate(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -229,8 +234,8 @@ def _aggregate(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         },
         "metrics": _mean_by_name(run["metrics"] for run in runs),
         "assertions": passing / n_assertions if n_assertions else None,
-        "task_duration": sum(run["task_duration"] for run in runs) / len(runs),
-        "total_duration": sum(run["total_duration"] for run in runs) / len(runs),
+        "task_duration": _mean([run["task_duration"] for run in runs]),
+        "total_duration": _mean([run["total_duration"] for run in runs]),
     }
 
 
@@ -251,8 +256,8 @@ def _combine(aggregates: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "labels": labels,
         "metrics": _mean_by_name(a["metrics"] for a in aggregates),
         "assertions": sum(assertion_rates) / len(assertion_rates) if assertion_rates else None,
-        "task_duration": sum(a["task_duration"] for a in aggregates) / len(aggregates),
-        "total_duration": sum(a["total_duration"] for a in aggregates) / len(aggregates),
+        "task_duration": _mean([a["task_duration"] for a in aggregates]),
+        "total_duration": _mean([a["total_duration"] for a in aggregates]),
     }
 
 

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import re
+import uuid
 
-__all__ = ["DATASET_NAME_PATTERN", "MAX_NAME_LENGTH", "looks_like_uuid", "name_problem", "not_a_uuid"]
+__all__ = [
+    "DATASET_NAME_PATTERN",
+    "MAX_NAME_LENGTH",
+    "looks_like_uuid",
+    "canonical_uuid",
+    "name_problem",
+    "not_a_uuid",
+]
 
 DATASET_NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$"
 MAX_NAME_LENGTH = 255
@@ -21,6 +29,12 @@ _UUID_MESSAGE = "a name cannot be a UUID: datasets and projects are looked up by
 def looks_like_uuid(value: str) -> bool:
     """True when `value` is a UUID string (with or without dashes)."""
     return bool(_UUID.match(value))
+
+
+def canonical_uuid(value: str) -> str:
+    """A UUID string as ids are stored (lower case, with dashes), so `ABCD…` and `abcd…` find the same
+    record on both databases; any other text is returned unchanged."""
+    return str(uuid.UUID(value)) if looks_like_uuid(value) else value
 
 
 def not_a_uuid(value: str) -> str:

@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Any, Literal
 
 from evalset.server.domain import cases as rules
+from evalset.server.domain import values
 from evalset.server.domain.auth import Principal
-from evalset.server.domain.names import looks_like_uuid
+from evalset.server.domain.names import canonical_uuid, looks_like_uuid
 from evalset.server.domain.schemas import summarize, validator_for_dataset
 from evalset.server.errors import CaseNotFound, Conflict, InvalidInput, PreconditionFailed, Violation
 from evalset.server.services._common import actor_of, retry_on_contention, streamed_read, utcnow
@@ -95,6 +96,7 @@ def insert_new_cases(
     conn: Conn, principal: Principal, dataset: dict[str, Any], items: Sequence[dict[str, Any]], *, single: bool = False
 ) -> list[dict[str, Any]]:
     """Within the caller's write transaction: check and add cases to a dataset (locked or just created)."""
+    values.check_cases(items, single=single)
     _check_unique_names(items)
     _validate(dataset, items, single=single)
     names = [item["name"] for item in items if item.get("name") is not None]
@@ -120,6 +122,7 @@ def import_cases(
     on_conflict: Literal["update", "error"] = "update",
 ) -> list[dict[str, Any]]:
     """Import: named cases whose name exists are updated (or the whole import fails); all or nothing."""
+    values.check_cases(items)
     _check_unique_names(items)
     with db.write() as conn:
         dataset = dataset_store.get_dataset(conn, project_id=principal.project_id, ref=ref, for_write=True)
@@ -180,6 +183,7 @@ def update_case(
     db: Database, principal: Principal, ref: str, case_id: str, patch: dict[str, Any], *, if_match: int | None = None
 ) -> dict[str, Any]:
     """Partial update. With `if_match`, a stale version is refused with 412 and nothing changes."""
+    values.check_cases([patch], single=True)
     if "inputs" in patch and patch["inputs"] is None:
         raise InvalidInput(
             "inputs cannot be cleared: every case needs inputs.",
@@ -197,7 +201,7 @@ def update_case(
         _validate(dataset, [updated], single=True)
         new_name = patch.get("name")
         if new_name is not None and store.name_exists(
-            conn, dataset_id=dataset["id"], name=new_name, other_than=case_id
+            conn, dataset_id=dataset["id"], name=new_name, other_than=current["id"]
         ):
             raise _name_conflict([new_name], dataset["name"])
         _write_updates(conn, [current], [updated])
@@ -225,7 +229,7 @@ def restore_case(db: Database, principal: Principal, ref: str, case_id: str) -> 
             raise Conflict("This case is not deleted; only deleted cases can be restored.")
         last = None
         if looks_like_uuid(case_id):
-            last = history.latest_revision(conn, dataset_id=dataset["id"], case_id=case_id)
+            last = history.latest_revision(conn, dataset_id=dataset["id"], case_id=canonical_uuid(case_id))
         if last is None or last["op"] != "delete":
             raise CaseNotFound()
         state = {"source_span": None, **last["state"]}

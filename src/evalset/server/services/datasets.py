@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from evalset.server.domain import values
 from evalset.server.domain.auth import Principal
 from evalset.server.domain.cases import normalize_evaluators
 from evalset.server.domain.schemas import SCHEMA_FIELDS, CaseValidator, check_schema, summarize
@@ -56,6 +57,7 @@ def get_dataset(db: Database, principal: Principal, ref: str) -> dict[str, Any]:
 
 
 def _check_schemas(fields: dict[str, Any]) -> None:
+    values.check_fields(fields)  # first: a schema nested too deep is refused before anything recurses into it
     for schema_field in SCHEMA_FIELDS.values():
         if schema_field in fields:
             check_schema(fields[schema_field], schema_field)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from evalset.server.domain.auth import Principal
-from evalset.server.domain.names import looks_like_uuid
+from evalset.server.domain.names import canonical_uuid, looks_like_uuid
 from evalset.server.errors import CaseNotFound
 from evalset.server.storage import Database
 from evalset.server.storage import cases as case_store
@@ -21,7 +21,9 @@ def case_history(db: Database, principal: Principal, ref: str, case_id: str) -> 
         revisions = []
         if looks_like_uuid(case_id):
             current = case_store.get_case(conn, dataset_id=dataset["id"], case_id=case_id)
-            revisions = store.list_revisions(conn, dataset_id=dataset["id"], case_id=case_id, current=current)
+            revisions = store.list_revisions(
+                conn, dataset_id=dataset["id"], case_id=canonical_uuid(case_id), current=current
+            )
     if not revisions:
         raise CaseNotFound()
     return revisions

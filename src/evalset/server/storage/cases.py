@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Select, bindparam, delete, distinct, func, li
 from typing_extensions import Unpack
 
 from evalset.server.domain.cases import PUBLIC_FIELDS, search_text
-from evalset.server.domain.names import looks_like_uuid
+from evalset.server.domain.names import canonical_uuid, looks_like_uuid
 from evalset.server.storage._util import chunks, first_record, records
 from evalset.server.storage.engine import (
     BULK_BATCH,
@@ -55,7 +55,7 @@ AnySelect = Select[Unpack[tuple[Any, ...]]]
 def get_case(conn: Connection, *, dataset_id: str, case_id: str) -> dict[str, Any] | None:
     if not looks_like_uuid(case_id):
         return None
-    query = select(*_record_columns).where(cases.c.dataset_id == dataset_id, cases.c.id == case_id)
+    query = select(*_record_columns).where(cases.c.dataset_id == dataset_id, cases.c.id == canonical_uuid(case_id))
     return first_record(conn.execute(query))
 
 

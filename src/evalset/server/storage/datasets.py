@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, bindparam, delete, func, select, update
 
-from evalset.server.domain.names import looks_like_uuid
+from evalset.server.domain.names import canonical_uuid, looks_like_uuid
 from evalset.server.errors import Conflict, DatasetNotFound
 from evalset.server.storage._util import first_record, records
 from evalset.server.storage.engine import json_row, run_cached
@@ -91,7 +91,7 @@ def get_dataset(conn: Connection, *, project_id: str, ref: str, for_write: bool 
         base = base.with_for_update(key_share=True)
     row = None
     if looks_like_uuid(ref):
-        row = first_record(conn.execute(base.where(datasets.c.id == ref)))
+        row = first_record(conn.execute(base.where(datasets.c.id == canonical_uuid(ref))))
     if row is None:
         row = first_record(conn.execute(base.where(datasets.c.name == ref)))
     if row is None:

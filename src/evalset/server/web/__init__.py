@@ -34,14 +34,17 @@ STATIC = Path(__file__).parent / "static"
 
 def install_web(app: FastAPI) -> None:
     """Mount the pages, the static files and the page renderer of errors on `app`."""
+    from fastapi import Depends
+
+    from evalset.server.api.inputs import check_text
     from evalset.server.web import routes
     from evalset.server.web.session import signer_for
 
     app.state.web_signer = signer_for(app.state.db)
     app.state.render_error = render_error
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for router in routes.ROUTERS:
-        app.include_router(router, include_in_schema=False)
+    for router in routes.ROUTERS:  # pages meet the API's rule for unstorable text in paths and queries
+        app.include_router(router, include_in_schema=False, dependencies=[Depends(check_text)])
 
 
 async def render_error(request: Request, error: Any) -> Response:

@@ -1,10 +1,11 @@
 """Version 1 of the JSON API, mounted at /v1."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
+from evalset.server.api.inputs import check_request
 from evalset.server.api.v1 import cases, datasets, experiments, traces
 
-router = APIRouter(prefix="/v1", redirect_slashes=False)
+router = APIRouter(prefix="/v1", redirect_slashes=False, dependencies=[Depends(check_request)])
 """Every route is declared with its trailing slash; `app.TrailingSlash` serves the paths without it."""
 router.include_router(datasets.router)
 router.include_router(cases.router)

@@ -6,7 +6,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Response
 
-from evalset.server.api.deps import DB, Reader, Writer, json_body, json_response, stream_response
+from evalset.server.api.deps import DB, Reader, Writer, json_response, stream_response
+from evalset.server.api.inputs import json_body
 from evalset.server.api.v1.models import (
     CASE_CREATE,
     CASE_UPDATE,
@@ -18,12 +19,15 @@ from evalset.server.api.v1.models import (
     Revision,
 )
 from evalset.server.domain.cases import parse_if_match
+from evalset.server.domain.values import MAX_INT
 from evalset.server.errors import InvalidInput
 from evalset.server.services import cases, history
 from evalset.server.services.export import stream_json_array
 
 router = APIRouter(tags=["cases"])
 CASES = "/datasets/{ds}/cases/"
+IF_MATCH_PATTERN = r'^[ \t]*(\*|(W/)?"?[0-9]+"?)[ \t]*$'
+"""A case version (`3`, `"3"`, `W/"3"`) or `*`; ASCII digits only."""
 CASE = CASES + "{case_id}/"
 
 
@@ -31,9 +35,10 @@ def _dicts(items: list[CaseCreate]) -> list[dict[str, Any]]:
     return items  # type: ignore[return-value] # a TypedDict is a dict; spares a copy of 10,000 cases
 
 
-CREATE_BODY, CREATE_DOC = json_body(CASE_CREATE)
-UPDATE_BODY, UPDATE_DOC = json_body(CASE_UPDATE)
-CASES_BODY_DEP, CASES_DOC = json_body(CASES_BODY)
+# The service checks the values per case (naming the case), for the API and the web UI alike.
+CREATE_BODY, CREATE_DOC = json_body(CASE_CREATE, check_values=False)
+UPDATE_BODY, UPDATE_DOC = json_body(CASE_UPDATE, check_values=False)
+CASES_BODY_DEP, CASES_DOC = json_body(CASES_BODY, check_values=False)
 
 
 def _etag(case: dict) -> dict[str, str]:
@@ -47,8 +52,8 @@ def list_cases(
     caller: Reader,
     tags: Annotated[list[str] | None, Query(description="Only cases with any of these tags.")] = None,
     tags_match: Annotated[Literal["any", "all"], Query(description="'all': cases with every tag.")] = "any",
-    limit: Annotated[int | None, Query(ge=0)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int | None, Query(ge=0, le=MAX_INT)] = None,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> Response:
     """List cases in creation order, streamed; filter by tags, page with limit/offset."""
     rows = cases.open_case_list(
@@ -84,6 +89,7 @@ def import_cases(
 
 @router.get(CASE, response_model=CaseDetail)
 def get_case(ds: str, case_id: str, db: DB, caller: Reader) -> Response:
+    """One case by id (a UUID, any letter case); its `ETag` is its version, for `If-Match` on update."""
     case = cases.get_case(db, caller.principal(), ds, case_id)
     return json_response(case, headers=_etag(case))
 
@@ -94,7 +100,10 @@ def update_case(
     body: Annotated[CaseUpdate, UPDATE_BODY],
     db: DB,
     caller: Writer,
-    if_match: Annotated[str | None, Header(description="The case version you edited; 412 if it moved on.")] = None,
+    if_match: Annotated[
+        str | None,
+        Header(description="The case version you edited; 412 if it moved on.", pattern=IF_MATCH_PATTERN),
+    ] = None,
 ) -> Response:
     """Partial update (PUT and PATCH alike); the version goes up by one."""
     try:

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
+from pydantic import TypeAdapter
 
 from evalset.server.api.deps import DB, Reader, Writer, json_response, stream_response
+from evalset.server.api.inputs import json_body
 from evalset.server.api.v1.models import DatasetCreate, DatasetDetail, DatasetSummary, DatasetUpdate, ExportDocument
-from evalset.server.errors import InvalidInput
+from evalset.server.domain.values import check_instant
 from evalset.server.services import datasets, export
 
 router = APIRouter(tags=["datasets"])
 DS = "/datasets/{ds}/"
+# The service checks the values (NUL, 64-bit integers, nesting) so the web UI's forms get the same rules.
+CREATE_BODY, CREATE_DOC = json_body(TypeAdapter(DatasetCreate), check_values=False)
+UPDATE_BODY, UPDATE_DOC = json_body(TypeAdapter(DatasetUpdate), check_values=False)
 
 
 @router.get("/datasets/", response_model=list[DatasetSummary])
@@ -22,10 +27,10 @@ def list_datasets(db: DB, caller: Reader) -> Response:
     return json_response(datasets.list_datasets(db, caller.principal()))
 
 
-@router.post("/datasets/", response_model=DatasetDetail, status_code=201)
-def create_dataset(body: DatasetCreate, db: DB, caller: Writer) -> Response:
+@router.post("/datasets/", response_model=DatasetDetail, status_code=201, openapi_extra=CREATE_DOC)
+def create_dataset(body: Annotated[DatasetCreate, CREATE_BODY], db: DB, caller: Writer) -> Response:
     """Create a dataset; 409 when the name is taken in this project."""
-    fields = body.model_dump(exclude_unset=True, mode="json")
+    fields = body.model_dump(exclude_unset=True)  # python mode: NaN stays NaN, for the value rules to refuse
     return json_response(datasets.create_dataset(db, caller.principal(), fields), status_code=201)
 
 
@@ -35,16 +40,14 @@ def get_dataset(ds: str, db: DB, caller: Reader) -> Response:
     return json_response(datasets.get_dataset(db, caller.principal(), ds))
 
 
-def update_dataset(ds: str, body: DatasetUpdate, db: DB, caller: Writer) -> Response:
+def update_dataset(ds: str, body: Annotated[DatasetUpdate, UPDATE_BODY], db: DB, caller: Writer) -> Response:
     """Partial update (PUT and PATCH alike): absent keys stay, null clears."""
-    fields = body.model_dump(exclude_unset=True, mode="json")
-    if "name" in fields and fields["name"] is None:
-        raise InvalidInput("A dataset name cannot be cleared; send a new name or leave 'name' out.")
+    fields = body.model_dump(exclude_unset=True)  # python mode: NaN stays NaN, for the value rules to refuse
     return json_response(datasets.update_dataset(db, caller.principal(), ds, fields))
 
 
-router.patch(DS, response_model=DatasetDetail)(update_dataset)
-router.put(DS, response_model=DatasetDetail)(update_dataset)
+router.patch(DS, response_model=DatasetDetail, openapi_extra=UPDATE_DOC)(update_dataset)
+router.put(DS, response_model=DatasetDetail, openapi_extra=UPDATE_DOC)(update_dataset)
 
 
 @router.delete(DS, status_code=204, response_class=Response)
@@ -79,7 +82,7 @@ def export_dataset(
     principal = caller.principal()
     moment = export.pin_moment(db, principal, ds) if as_of == "now" else as_of
     if isinstance(moment, datetime):
-        moment = moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        moment = check_instant(moment, "as_of")
     headers = {AS_OF_HEADER: moment.isoformat(timespec="microseconds")} if isinstance(moment, datetime) else None
     chunks = export.open_export(db, principal, ds, as_of=moment or None, include_tags=include_tags)
     return stream_response(chunks, headers=headers)

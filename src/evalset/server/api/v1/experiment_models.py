@@ -131,6 +131,10 @@ class EvaluationReport(TypedDict):
     dataset_name: NotRequired[str | None]
 
 
+Instant = Annotated[AwareDatetime, Field(strict=True)]
+"""An ISO 8601 string with a UTC offset, as documented (not a number of seconds, which lax parsing takes)."""
+
+
 class ExperimentUpload(TypedDict):
     """A report to store as an experiment, and what it ran on.
 
@@ -147,10 +151,10 @@ class ExperimentUpload(TypedDict):
 
     report: EvaluationReport
     dataset: NotRequired[Annotated[str, Field(min_length=1, max_length=255)] | None]
-    dataset_as_of: NotRequired[AwareDatetime | None]
+    dataset_as_of: NotRequired[Instant | None]
     task_name: NotRequired[Annotated[str, Field(max_length=1024)] | None]
-    started_at: NotRequired[AwareDatetime | None]
-    ended_at: NotRequired[AwareDatetime | None]
+    started_at: NotRequired[Instant | None]
+    ended_at: NotRequired[Instant | None]
 
 
 EXPERIMENT_UPLOAD = TypeAdapter(ExperimentUpload)

@@ -6,7 +6,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from evalset.server.api.deps import DB, Reader, Writer, json_body, json_response
+from evalset.server.api.deps import DB, Reader, Writer, json_response
+from evalset.server.api.inputs import json_body
 from evalset.server.api.v1.experiment_models import (
     EXPERIMENT_UPLOAD,
     Comparison,
@@ -17,6 +18,7 @@ from evalset.server.api.v1.experiment_models import (
     error_responses,
 )
 from evalset.server.domain.experiments import facts_from_upload
+from evalset.server.domain.values import MAX_INT
 from evalset.server.services import experiments
 
 router = APIRouter(tags=["experiments"])
@@ -36,7 +38,7 @@ def list_experiments(
     dataset: Annotated[str | None, Query(description="Only the runs of this dataset (id or name).")] = None,
     status: Annotated[Literal["running", "complete"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> Response:
     """Experiments, newest first, paged; `X-Total-Count` says how many match in all."""
     rows, total = experiments.list_experiments(
@@ -96,8 +98,8 @@ def list_cases(
     caller: Reader,
     status: Annotated[list[Literal["passed", "failed", "error"]] | None, Query(description="Repeatable.")] = None,
     search: Annotated[str | None, Query(description="Only results whose name contains this (any case).")] = None,
-    limit: Annotated[int | None, Query(ge=0)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int | None, Query(ge=0, le=MAX_INT)] = None,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> Response:
     """The experiment's case results (one per run), in dataset order."""
     rows = experiments.list_results(

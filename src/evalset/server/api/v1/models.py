@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, PlainValidator, StrictBool, TypeAdapter
+from pydantic.json_schema import WithJsonSchema
+from pydantic_core import PydanticCustomError
 from typing_extensions import NotRequired, TypedDict
 
 from evalset.server.domain.names import DATASET_NAME_PATTERN, MAX_NAME_LENGTH, not_a_uuid
@@ -13,10 +15,26 @@ from evalset.server.domain.names import DATASET_NAME_PATTERN, MAX_NAME_LENGTH, n
 DatasetName = Annotated[
     str, Field(pattern=DATASET_NAME_PATTERN, max_length=MAX_NAME_LENGTH), AfterValidator(not_a_uuid)
 ]
-CaseName = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
-Tag = Annotated[str, Field(min_length=1, max_length=255)]
-SourceId = Annotated[str, Field(max_length=64)]
-Schema = dict[str, Any] | bool
+_NO_NUL: dict[str, JsonValue] = {"pattern": "^[^\\u0000]*$"}
+"""Documented, not validated here: domain.values refuses NUL with a message naming the field and pointer."""
+CaseName = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH, json_schema_extra=_NO_NUL)]
+Tag = Annotated[str, Field(min_length=1, max_length=255, json_schema_extra=_NO_NUL)]
+SourceId = Annotated[str, Field(max_length=64, json_schema_extra=_NO_NUL)]
+Text = Annotated[str, Field(json_schema_extra=_NO_NUL)]
+
+
+def _schema(value: Any) -> dict[str, Any] | bool:
+    if isinstance(value, (dict, bool)):
+        return value
+    raise PydanticCustomError("json_schema", "a JSON Schema must be an object or a boolean")
+
+
+Schema = Annotated[
+    dict[str, Any] | bool,
+    PlainValidator(_schema),
+    WithJsonSchema({"type": ["object", "boolean"], "description": "A JSON Schema (draft 2020-12)."}),
+]
+"""A JSON Schema: an object, or `true`/`false` (not 1 or "true")."""
 
 
 class Evaluator(TypedDict):
@@ -30,12 +48,14 @@ class Evaluator(TypedDict):
 class DatasetFields(BaseModel):
     """Optional dataset fields, shared by create and update."""
 
-    description: str | None = None
+    model_config = ConfigDict(extra="forbid")  # a misspelled `inputs_schema` must not create a schemaless dataset
+
+    description: Text | None = None
     input_schema: Schema | None = None
     output_schema: Schema | None = None
     metadata_schema: Schema | None = None
-    guidance: str | None = None
-    ai_managed_guidance: bool | None = None
+    guidance: Text | None = None
+    ai_managed_guidance: StrictBool | None = None
     evaluators: list[Evaluator] | None = None
     report_evaluators: list[Evaluator] | None = None
 
@@ -47,7 +67,7 @@ class DatasetCreate(DatasetFields):
 class DatasetUpdate(DatasetFields):
     """Any subset of dataset fields: absent keys stay as they are, null clears."""
 
-    name: DatasetName | None = None
+    name: DatasetName = Field(None, description="A new name; it cannot be cleared (null is refused).")  # pyright: ignore[reportAssignmentType]
 
 
 # Case bodies are parsed by pydantic-core straight from the request bytes into plain dicts (no
@@ -55,8 +75,13 @@ class DatasetUpdate(DatasetFields):
 # what tells "leave alone" from "clear" (null) on updates and upserts.
 
 
+_FORBID = ConfigDict(extra="forbid")
+
+
 class CaseCreate(TypedDict):
     """One case: `inputs` is required; everything else is optional."""
+
+    __pydantic_config__ = _FORBID  # type: ignore[misc]
 
     inputs: Any
     name: NotRequired[CaseName | None]
@@ -71,6 +96,8 @@ class CaseCreate(TypedDict):
 class CaseUpdate(TypedDict, total=False):
     """Any subset of case fields: absent keys stay as they are, null clears (tags and evaluators become [])."""
 
+    __pydantic_config__ = _FORBID  # type: ignore[misc]
+
     inputs: Any
     name: CaseName | None
     expected_output: Any
@@ -82,6 +109,7 @@ class CaseUpdate(TypedDict, total=False):
 
 
 class CasesBody(TypedDict):
+    __pydantic_config__ = _FORBID  # type: ignore[misc]
     cases: list[CaseCreate]
 
 
@@ -167,13 +195,19 @@ class Revision(BaseModel):
 
 
 class ErrorItem(BaseModel):
-    case_index: int | None
-    case_name: str | None
-    field: str
-    pointer: str
+    """One problem with a request."""
+
+    case_index: int | None = Field(description="Which case of the request (0-based), or null.")
+    case_name: str | None = Field(description="That case's name, or null.")
+    field: str = Field(description="The field (`inputs`, `name`, `input_schema`, a query parameter...).")
+    pointer: str = Field(description="RFC 6901 JSON pointer inside the field ('' for the field itself).")
     message: str
 
 
 class ErrorBody(BaseModel):
+    """Every error: one readable sentence in `detail`; a 422 lists each problem in `errors`."""
+
     detail: str
-    errors: list[ErrorItem] | None = None
+    errors: list[ErrorItem] | None = Field(None, description="With 422: every problem found.")
+    current_version: int | None = Field(None, description="With 412: the case's current version.")
+    request_id: str | None = Field(None, description="With 500: the id of the server log line.")

@@ -9,7 +9,8 @@ from typing import Annotated, Any
 from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Query, Request, Response
 
-from evalset.server.api.deps import DB, AnyKey, Caller, Reader, TraceWriter, Writer, json_body, json_response
+from evalset.server.api.deps import DB, AnyKey, Caller, Reader, TraceWriter, Writer, json_response
+from evalset.server.api.inputs import json_body
 from evalset.server.api.v1.models import CaseDetail
 from evalset.server.api.v1.trace_models import (
     FROM_SPAN_BODY,

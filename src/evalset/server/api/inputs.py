@@ -1,0 +1,152 @@
+"""What the JSON API accepts, checked in one place before any route runs (docs/input.md has the rules).
+
+- `json_body(adapter)`: a request body is JSON (`Content-Type: application/json`, else 415), valid
+  UTF-8 and standard JSON (else 422), with no field the route does not know (422, with a "did you
+  mean" hint), and values the databases can hold (`domain.values`: no NUL, no lone surrogate, 64-bit
+  integers, finite numbers, bounded nesting; else 422 naming the field and pointer).
+- `check_request`: on every /v1 route, query parameters the route does not declare are refused
+  (422, naming them), and no path segment or query value may hold text that cannot be stored.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any, TypeVar
+
+import orjson
+from anyio import to_thread
+from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import TypeAdapter, ValidationError
+
+from evalset.server.domain import values
+from evalset.server.errors import InvalidInput, UnsupportedMediaType, Violation
+
+__all__ = ["json_body", "component_schemas", "check_request", "check_text", "is_json_media_type"]
+
+T = TypeVar("T")
+_components: dict[str, Any] = {}
+_INLINE_LIMIT = 64 * 1024  # bodies larger than this are parsed off the event loop
+
+
+def is_json_media_type(content_type: str | None) -> bool:
+    """`application/json` or any `application/*+json`, parameters (charset) ignored."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def _known_fields(schema: dict[str, Any]) -> list[str]:
+    names: set[str] = set(schema.get("properties", {}))
+    for definition in schema.get("$defs", {}).values():
+        names.update(definition.get("properties", {}))
+    return sorted(names)
+
+
+def _explain_unknown(errors: list[Any], known: list[str]) -> list[Any]:
+    """Unknown fields: say which, and suggest the closest known field ("did you mean 'input_schema'?")."""
+    explained = []
+    for error in errors:
+        if error.get("type") == "extra_forbidden" and error.get("loc"):
+            name = str(error["loc"][-1])
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}?" if close else f"known fields: {', '.join(known)}"
+            error = {**error, "msg": f"unknown field {name!r} ({hint})"}
+        explained.append(error)
+    return explained
+
+
+def json_body(adapter: TypeAdapter[T], *, check_values: bool = True) -> tuple[Any, dict[str, Any]]:
+    """A dependency parsing the body with `adapter` from raw bytes, and the OpenAPI text describing it.
+
+    Use as `body: Annotated[X, dep]` with `openapi_extra=doc` on the route. `check_values=False` leaves
+    the value rules to the service (case writes check them per case, naming the case).
+    """
+    schema = adapter.json_schema(ref_template="#/components/schemas/{model}")
+    known = _known_fields(schema)
+
+    async def parse(request: Request) -> T:
+        if not is_json_media_type(request.headers.get("content-type")):
+            sent = request.headers.get("content-type")
+            raise UnsupportedMediaType(
+                f"The request body must be JSON, sent with 'Content-Type: application/json' "
+                f"({'no Content-Type was sent' if sent is None else f'got {sent!r}'})."
+            )
+        raw = await request.body()
+        if len(raw) > _INLINE_LIMIT:
+            return await to_thread.run_sync(_parse, adapter, raw, known, check_values)
+        return _parse(adapter, raw, known, check_values)
+
+    _components.update(schema.pop("$defs", {}))
+    doc = {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+    return Depends(parse), doc
+
+
+def _parse(adapter: TypeAdapter[T], raw: bytes, known: list[str], check_values: bool) -> T:
+    try:
+        parsed = adapter.validate_json(raw)
+    except ValidationError as exc:
+        errors = _explain_unknown(list(exc.errors(include_url=False)), known)
+        errors = [{**error, "loc": ("body", *error["loc"])} for error in errors]
+        raise RequestValidationError(errors, body=_best_effort(raw)) from None  # names the cases in errors
+    if check_values:
+        values.check_fields(parsed if isinstance(parsed, dict) else {"body": parsed})
+    return parsed
+
+
+def _best_effort(raw: bytes) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def component_schemas() -> dict[str, Any]:
+    """Schemas referenced by `json_body` request bodies, for the OpenAPI document's components."""
+    return dict(_components)
+
+
+_declared: dict[int, frozenset[str]] = {}
+
+
+def _declared_query(route: Any) -> frozenset[str]:
+    key = id(route)
+    names = _declared.get(key)
+    if names is None:
+        found: set[str] = set()
+        pending = [route.dependant]
+        while pending:  # the route's own query parameters and those of its dependencies
+            dependant = pending.pop()
+            found.update(param.alias for param in dependant.query_params)
+            pending.extend(dependant.dependencies)
+        names = _declared[key] = frozenset(found)
+    return names
+
+
+async def check_request(request: Request) -> None:
+    """Refuse undeclared query parameters and unstorable text in the path or query (422), before auth."""
+    route = request.scope.get("route")
+    if route is not None:
+        unknown = sorted({name for name in request.query_params if name not in _declared_query(route)})
+        if unknown:
+            allowed = sorted(_declared_query(route))
+            known = f"this route takes {', '.join(repr(a) for a in allowed)}" if allowed else "this route takes none"
+            message = f"unknown query parameter{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}"
+            close = [m for name in unknown for m in difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)]
+            hint = f"did you mean {close[0]!r}?" if close else known
+            raise InvalidInput(
+                f"Invalid query: {message} ({hint}).",
+                [
+                    Violation(case_index=None, case_name=None, field=name, pointer="", message=message)
+                    for name in unknown
+                ],
+            )
+    await check_text(request)
+
+
+async def check_text(request: Request) -> None:
+    """Refuse (422) a path segment or query value holding text that cannot be stored (NUL, lone surrogate):
+    looked up as it is, it would fail in the database rather than simply not be found."""
+    texts = [(name, f"path parameter {name!r}", str(value)) for name, value in request.path_params.items()]
+    query = request.query_params.multi_items()
+    texts += [(name, f"query parameter {name!r}", value) for name, value in query]
+    values.check_texts(texts)
