@@ -8,6 +8,7 @@ A span whose `logfire.span_type` is `pending_span` is the pending record of a sp
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -32,10 +33,8 @@ def decoded_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
     decoded = {}
     for key, value in attributes.items():
         if properties.get(key) and isinstance(value, str):
-            try:
+            with contextlib.suppress(json.JSONDecodeError):
                 value = json.loads(value)
-            except json.JSONDecodeError:
-                pass
         decoded[key] = value
     return decoded
 

@@ -50,7 +50,11 @@ def span_json(span: ReadableSpan) -> dict[str, Any]:
         "scope": span.instrumentation_scope.name if span.instrumentation_scope else None,
         "attributes": {key: _value(value) for key, value in (span.attributes or {}).items()},
         "events": [
-            {"name": e.name, "time_ns": e.timestamp, "attributes": {k: _value(v) for k, v in e.attributes.items()}}
+            {
+                "name": e.name,
+                "time_ns": e.timestamp,
+                "attributes": {k: _value(v) for k, v in (e.attributes or {}).items()},
+            }
             for e in span.events
         ],
     }

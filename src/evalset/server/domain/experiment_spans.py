@@ -57,6 +57,7 @@ _EXPERIMENT_SPAN = "evaluate {name}"
 # one frame of a formatted traceback: its `  File "...", line N, in function` line and the indented lines after it
 _FRAME = re.compile(r'  File "[^\n]*\n(?:    [^\n]*\n)*')
 _LAST_TRACEBACK = "Traceback (most recent call last):\n"
+_STATUS = re.compile(r"^([A-Za-z_][\w.]*): (.*)$", re.DOTALL)
 
 ExperimentKey = tuple[str, str]
 """An experiment's trace id and its `evaluate` span's id (lower-case hex)."""
@@ -171,15 +172,15 @@ def _report_traceback(stacktrace: str) -> str:
 
 
 def _error_text(span: SpanRecord) -> tuple[str, str, str]:
-    """`(type, message, stacktrace)` of the exception an ERROR span recorded."""
-    event = _exception(span) or {}
-    error_type = str(event.get("exception.type") or "Exception")
-    message = event.get("exception.message")
-    if message is None:  # no event: the status says `'{Type}: {message}'`, or just a message
-        status = span.status_message or ""
-        prefix = f"{error_type}: "
-        message = status[len(prefix) :] if status.startswith(prefix) else status
-    return error_type, str(message), str(event.get("exception.stacktrace") or "")
+    """`(type, message, stacktrace)` of the exception an ERROR span recorded (without its `exception` event,
+    from the status message, which `logfire` writes as `'{Type}: {message}'`)."""
+    event = _exception(span)
+    if event is not None:
+        error_type = str(event.get("exception.type") or "Exception")
+        return error_type, str(event.get("exception.message") or ""), str(event.get("exception.stacktrace") or "")
+    status = span.status_message or ""
+    found = _STATUS.match(status)
+    return (found.group(1), found.group(2), "") if found else ("Exception", status, "")
 
 
 def evaluator_failure(span: SpanRecord) -> dict[str, Any] | None:

@@ -230,6 +230,17 @@ def _moment(
     return None, None
 
 
+def _unsaid_only(facts: ExperimentFacts, existing: Mapping[str, Any]) -> ExperimentFacts:
+    """Telemetry about an uploaded experiment: only what the upload left unsaid (its task, counts, times;
+    the dataset moment if it had none). Its spans never replace the report's results or what it said."""
+    unsaid = {field: getattr(facts, field) for field in _FACT_FIELDS if existing[field] is None}
+    if existing["dataset_as_of"] is None:
+        unsaid.update(dataset_as_of=facts.dataset_as_of, as_of_source=facts.as_of_source)
+    if existing["dataset_name"] is None:
+        unsaid["dataset_name"] = facts.dataset_name
+    return ExperimentFacts(trace_id=facts.trace_id, span_id=facts.span_id, **unsaid)
+
+
 @retry_on_contention
 def record(
     db: Database,
@@ -243,7 +254,9 @@ def record(
     """Create or update an experiment with what `facts` say and upsert `results` (complete case results,
     by name); returns the experiment's detail and whether it was created. All or nothing.
 
-    With trace and span ids, the experiment is the one with those ids in the project, created if new.
+    With trace and span ids, the experiment is the one with those ids in the project, created if new. An
+    upload makes it an uploaded experiment (`source="upload"`), whose results and facts telemetry about the
+    same run no longer replaces: its spans only add what the upload left unsaid.
     `facts.dataset` must name a hosted dataset; otherwise `dataset_name` links one if it exists. With
     `as_of_source='upload'` and no `dataset_as_of`, the experiment is pinned to the current moment.
     """
@@ -254,6 +267,8 @@ def record(
             existing = store.find_by_span(
                 conn, project_id=project_id, trace_id=facts.trace_id, span_id=facts.span_id, for_write=True
             )
+        if existing is not None and source == "telemetry" and existing["source"] == "upload":
+            facts, results = _unsaid_only(facts, existing), ()  # the uploaded report is the run's full account
         dataset = _dataset(conn, project_id, facts, existing)
         now = utcnow()  # after the dataset's lock: an upload pinned to it names a stable state
         as_of, as_of_source = _moment(facts, existing, dataset, now)
@@ -274,6 +289,8 @@ def record(
                 created_by_name=actor.name if actor else None,
             )
             store.insert_experiment(conn, row=row)
+        elif source == "upload":
+            row["source"] = "upload"  # its spans came first; the report now stands for the run
         relink = existing is not None and (
             existing["dataset_id"] != row["dataset_id"] or existing["dataset_as_of"] != row["dataset_as_of"]
         )
