@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -10,6 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from evalset import __version__
+from evalset.server.domain.spans import SpanConsumer
 from evalset.server.errors import install_handlers
 from evalset.server.logs import AccessLog
 from evalset.server.settings import Settings
@@ -92,15 +96,45 @@ def _document_json_bodies(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
-    """Build the application: connect, migrate, mount the API. Tests inject their own settings or database."""
+def builtin_span_consumers(settings: Settings) -> list[SpanConsumer]:
+    """The consumers every server runs on each committed batch of spans (the experiments decoder, ...).
+    Add a built-in consumer here; tests and embedders pass more to `create_app(span_consumers=...)`."""
+    return []
+
+
+def create_span_writer(settings: Settings, database: Database, consumers: Sequence[SpanConsumer]) -> Any:
+    from evalset.server.otlp.writer import SpanWriter
+
+    retention = timedelta(days=settings.trace_retention_days) if settings.trace_retention_days else None
+    return SpanWriter(
+        database,
+        consumers=[*builtin_span_consumers(settings), *consumers],
+        max_queued_spans=settings.trace_queue_spans,
+        retention=retention,
+    )
+
+
+def create_app(
+    settings: Settings | None = None, *, db: Database | None = None, span_consumers: Sequence[SpanConsumer] = ()
+) -> FastAPI:
+    """Build the application: connect, migrate, mount the API, set up the span writer (`app.state.span_writer`,
+    which calls `span_consumers` after each committed batch). Tests inject their own settings or database."""
     from evalset.server.api import v1
     from evalset.server.web import install_web
 
     settings = settings or Settings()
     database = db or Database(settings.resolved_database_url())
     migrate(database)
+    writer = create_span_writer(settings, database, span_consumers)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        writer.start()
+        yield
+        writer.stop()  # commits what is still queued
+
     app = FastAPIOffline(  # FastAPI, with /docs and /redoc assets served from the package: no CDN
+        lifespan=lifespan,
         title="evalset",
         version=__version__,
         description="Managed evaluation datasets for pydantic-evals; wire-compatible with Logfire's dataset clients.",
@@ -108,6 +142,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     )
     app.state.db = database
     app.state.settings = settings
+    app.state.span_writer = writer
     install_handlers(app)
     app.include_router(v1.router)
     install_web(app)

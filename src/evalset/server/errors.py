@@ -7,7 +7,9 @@ EvalsetError                      (500, never raised on purpose)
 ├── NotFound                      404
 │   ├── DatasetNotFound                "Dataset not found"
 │   ├── CaseNotFound                   "Case not found"
-│   └── ExperimentNotFound             "Experiment not found"
+│   ├── ExperimentNotFound             "Experiment not found"
+│   ├── TraceNotFound                  "Trace not found"
+│   └── SpanNotFound                   "Span not found"
 ├── Conflict                      409  a name is taken; an import conflict
 ├── PreconditionFailed            412  If-Match names a stale version
 ├── PayloadTooLarge               413  body over the configured limit
@@ -30,6 +32,8 @@ __all__ = [
     "DatasetNotFound",
     "CaseNotFound",
     "ExperimentNotFound",
+    "TraceNotFound",
+    "SpanNotFound",
     "Conflict",
     "PreconditionFailed",
     "PayloadTooLarge",
@@ -97,6 +101,16 @@ class CaseNotFound(NotFound):
 
 class ExperimentNotFound(NotFound):
     def __init__(self, detail: str = "Experiment not found") -> None:
+        super().__init__(detail)
+
+
+class TraceNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("Trace not found")
+
+
+class SpanNotFound(NotFound):
+    def __init__(self, detail: str = "Span not found") -> None:
         super().__init__(detail)
 
 

@@ -37,6 +37,19 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Server log level; every request is logged at info, 4xx at warning, 5xx at error."
     )
+    trace_retention_days: int = Field(
+        default=30, ge=0, description="Traces that started longer ago than this are deleted (hourly); 0 keeps them."
+    )
+    trace_queue_spans: int = Field(
+        default=100_000,
+        gt=0,
+        description="Spans received and not yet written that the server holds; beyond it, exports get 503.",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="This server's address as people reach it (the links GET /v1/info gives the logfire SDK); "
+        "default: the address each request came in on.",
+    )
     log_format: Literal["text", "json"] = Field(default="text", description="Server log lines as text or JSON.")
 
     def resolved_database_url(self) -> str:

@@ -46,6 +46,7 @@ PUBLIC_FIELDS = (
     "tags",
     "source_trace_id",
     "source_span_id",
+    "source_span",
     "version",
     "created_at",
     "created_by",
@@ -101,6 +102,7 @@ def new_case(
         "tags": data.get("tags") or [],
         "source_trace_id": data.get("source_trace_id"),
         "source_span_id": data.get("source_span_id"),
+        "source_span": data.get("source_span"),
         "version": 1,
         "created_at": now,
         "created_by": actor.id,
@@ -167,8 +169,8 @@ def export_case(case: Mapping[str, Any], *, include_tags: bool = False) -> dict[
 
 
 def public_case(case: Mapping[str, Any]) -> dict[str, Any]:
-    """The client-facing fields of a case record."""
-    return {field: case[field] for field in PUBLIC_FIELDS}
+    """The client-facing fields of a case record (`source_span` is absent from records made before it existed)."""
+    return {field: case[field] if field != "source_span" else case.get(field) for field in PUBLIC_FIELDS}
 
 
 SEARCH_FIELD_CHARS = 1000

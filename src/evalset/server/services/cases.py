@@ -224,7 +224,7 @@ def restore_case(db: Database, principal: Principal, ref: str, case_id: str) -> 
             last = history.latest_revision(conn, dataset_id=dataset["id"], case_id=case_id)
         if last is None or last["op"] != "delete":
             raise CaseNotFound()
-        state = dict(last["state"])
+        state = {"source_span": None, **last["state"]}
         if state.get("name") is not None and store.name_exists(conn, dataset_id=dataset["id"], name=state["name"]):
             raise _name_conflict([state["name"]], dataset["name"])
         now = utcnow()

@@ -44,6 +44,10 @@ __all__ = [
     "json_row",
     "json_rows",
     "json_text",
+    "upsert",
+    "least",
+    "greatest",
+    "json_field_text",
 ]
 
 sqlite_dialect = _sqlite_dialect_class()
@@ -211,9 +215,11 @@ def bulk_insert(
     *,
     columns: Sequence[str] | None = None,
     constants: Mapping[str, Any] | None = None,
+    ignore_conflicts: bool = False,
 ) -> None:
     """INSERT many rows: `columns` of each row (default: every key of the first row), plus `constants`,
     the same value in every row; an executemany per batch of BULK_BATCH rows, in the caller's transaction.
+    With `ignore_conflicts`, a row whose unique key is taken is skipped (ON CONFLICT DO NOTHING).
 
     Values are adapted column by column (itemgetter and map run in C; the driver gets tuples built by
     zip), which matters at 10,000 rows per import; batches bound the memory those copies take.
@@ -222,7 +228,8 @@ def bulk_insert(
         return
     constants = constants or {}
     keys = [*(columns or rows[0]), *constants]
-    compiled = table.insert().compile(dialect=conn.dialect, column_keys=keys)
+    statement = upsert(conn, table).on_conflict_do_nothing() if ignore_conflicts else table.insert()
+    compiled = statement.compile(dialect=conn.dialect, column_keys=keys)
     sql = str(compiled)
     order = list(compiled.positiontup or keys) if compiled.positional else keys
     plan = [(key, _adapter(table.c[key].type, conn)) for key in order]
@@ -240,6 +247,45 @@ def bulk_insert(
         else:
             params = [dict(zip(order, row, strict=True)) for row in zip(*values, strict=True)]
         conn.exec_driver_sql(sql, params)
+
+
+def upsert(conn: Connection, table: Table) -> Any:
+    """The dialect's INSERT, which offers `on_conflict_do_nothing()` / `on_conflict_do_update(...)` and
+    `.excluded` (the same SQL on SQLite and PostgreSQL)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
+
+
+def least(conn: Connection, *values: Any) -> ColumnElement[Any]:
+    """The smallest of several values in a row (SQLite's scalar min, PostgreSQL's LEAST)."""
+    return func.least(*values) if conn.dialect.name == "postgresql" else func.min(*values)
+
+
+def greatest(conn: Connection, *values: Any) -> ColumnElement[Any]:
+    """The largest of several values in a row (SQLite's scalar max, PostgreSQL's GREATEST)."""
+    return func.greatest(*values) if conn.dialect.name == "postgresql" else func.max(*values)
+
+
+def json_field_text(conn: Connection, column: Any, key: str) -> ColumnElement[Any]:
+    """The text of one top-level member of a JSON object column (a string as itself, anything else as its
+    JSON text, e.g. `42`, `true`), or NULL when absent. `key` may contain dots: it is one member's name."""
+    if conn.dialect.name == "postgresql":
+        member = column.op("->")(key)
+        return case((func.json_typeof(member) == "string", column.op("->>")(key)), else_=cast(member, Text))
+    path = '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    extracted = func.json_extract(type_coerce(column, Text), path)
+    kind = func.json_type(type_coerce(column, Text), path)
+    return case(
+        (kind.in_(("object", "array")), func.json(extracted)),
+        (kind == "true", "true"),
+        (kind == "false", "false"),
+        else_=cast(extracted, Text),
+    )
 
 
 # --- rows as JSON, built by the database -------------------------------------------------------

@@ -41,6 +41,9 @@ __all__ = [
     "experiments",
     "experiment_cases",
     "server_settings",
+    "spans",
+    "pending_spans",
+    "traces",
 ]
 
 
@@ -165,6 +168,9 @@ cases = Table(
     # What the web UI's case search matches (domain.cases.search_text): lowercased, bounded, plain text,
     # so a search scans short strings instead of rendering JSON per row.
     Column("search_text", Text, nullable=True),
+    # A copy of the span the case was made from (name, ids, times, attributes), taken when the case was
+    # added from a trace: it stays when the case is edited and when the trace expires.
+    Column("source_span", DOC, nullable=True),
     UniqueConstraint("dataset_id", "name"),
     Index(None, "dataset_id", "seq"),
 )
@@ -297,4 +303,67 @@ server_settings = Table(
     metadata,
     Column("name", String(100), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+# Traces received over OTLP (server/otlp). Times are integer nanoseconds since the epoch (UTC), as OTLP
+# sends them: exact, compact, cheap to sort and subtract. Ids are lower-case hex.
+# `spans` holds ended spans; a span seen twice (an exporter's retry) is stored once.
+spans = Table(
+    "spans",
+    metadata,
+    Column("id", BIGID, primary_key=True, autoincrement=True),
+    Column("project_id", ID, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("trace_id", String(32), nullable=False),
+    Column("span_id", String(16), nullable=False),
+    Column("parent_span_id", String(16), nullable=True),
+    Column("name", String(1024), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(8), nullable=False),  # unset, ok, error
+    Column("status_message", Text, nullable=True),
+    Column("start_ns", BigInteger, nullable=False),
+    Column("end_ns", BigInteger, nullable=False),
+    Column("service_name", String(255), nullable=True),
+    Column("scope", String(255), nullable=True),
+    Column("attributes", DOC, nullable=False),
+    Column("resource", DOC, nullable=False),
+    Column("events", DOC, nullable=False),
+    UniqueConstraint("project_id", "trace_id", "span_id"),  # a trace's spans; dedup of re-sent spans; retention
+    Index(None, "project_id", "service_name", "start_ns"),  # search by service
+    Index(None, "project_id", "name", "start_ns"),  # search by span name
+)
+
+# The `logfire` SDK's pending spans: sent when a span starts, standing for it until it ends. One row per
+# running span (`real_span_id`); deleted when the real span arrives, never stored once it has.
+pending_spans = Table(
+    "pending_spans",
+    metadata,
+    Column("project_id", ID, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("trace_id", String(32), nullable=False),
+    Column("real_span_id", String(16), nullable=False),  # the running span (the pending span's parent)
+    Column("span_id", String(16), nullable=False),  # the pending span's own id
+    Column("name", String(1024), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("start_ns", BigInteger, nullable=False),
+    Column("service_name", String(255), nullable=True),
+    Column("scope", String(255), nullable=True),
+    Column("attributes", DOC, nullable=False),
+    Column("resource", DOC, nullable=False),
+    PrimaryKeyConstraint("project_id", "trace_id", "real_span_id"),  # a trace's running spans; retention
+)
+
+# One row per trace, kept up to date by every batch (an idempotent upsert): the recent-traces listing
+# reads a page of this table by (project, start) instead of grouping millions of spans.
+traces = Table(
+    "traces",
+    metadata,
+    Column("project_id", ID, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("trace_id", String(32), nullable=False),
+    Column("start_ns", BigInteger, nullable=False),  # earliest start of its spans
+    Column("end_ns", BigInteger, nullable=False),  # latest end (start, for a pending span)
+    Column("name", String(1024), nullable=False),  # the root span's name (else the earliest span's)
+    Column("service_name", String(255), nullable=True),
+    Column("rooted", Boolean, nullable=False),  # name/service come from the root span
+    Column("has_error", Boolean, nullable=False),
+    PrimaryKeyConstraint("project_id", "trace_id"),
+    Index(None, "project_id", "start_ns", "trace_id"),  # newest first (keyset pages); retention
 )
