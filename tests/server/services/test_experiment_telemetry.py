@@ -1,10 +1,10 @@
 """The telemetry consumer on both databases, fed the spans of a real run (the scenario evaluated with the real
-`logfire` SDK in a subprocess) in batches, as the OTLP receiver hands them over after storing them."""
+`logfire` SDK in a subprocess) in batches, stored by the traces service first, as the OTLP receiver does."""
 
 from __future__ import annotations
 
 import random
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
@@ -17,7 +17,8 @@ from evalset.server.domain.experiment_spans import is_case_span, is_evaluator_sp
 from evalset.server.domain.experiments import facts_from_upload
 from evalset.server.domain.spans import SpanRecord
 from evalset.server.services import experiments as service
-from evalset.server.services.experiment_telemetry import ExperimentTelemetry
+from evalset.server.services import traces
+from evalset.server.services.experiment_telemetry import record_experiments
 from evalset.server.storage import Database
 from tests.evals_scenario import assert_stored_matches_report
 from tests.otel_records import run_scenario
@@ -26,41 +27,17 @@ from tests.server.services.test_experiments import push_arith
 DURATION_RESOLUTION = 1e-6
 
 
-class SpanStore:
-    """What the receiver stores: every span of every batch, before the consumers see the batch."""
-
-    def __init__(self) -> None:
-        self.spans: list[SpanRecord] = []
-
-    def __call__(
-        self,
-        db: Database,
-        project_id: str,
-        trace_id: str,
-        *,
-        span_ids: Collection[str] = (),
-        parent_ids: Collection[str] = (),
-    ) -> Sequence[SpanRecord]:
-        return [
-            span
-            for span in self.spans
-            if span.trace_id == trace_id and (span.span_id in span_ids or span.parent_span_id in parent_ids)
-        ]
-
-
 class Receiver:
-    """Stores each batch, then hands it to the consumer, as the batch writer does."""
+    """What the OTLP receiver's batch writer does with each batch: store it, then hand it to the consumer."""
 
     def __init__(self, db: Database, project_id: str) -> None:
         self.db, self.project_id = db, project_id
-        self.store = SpanStore()
-        self.consumer = ExperimentTelemetry(self.store)
 
     def deliver(self, spans: Sequence[SpanRecord], size: int = 10) -> None:
         for start in range(0, len(spans), size):
             batch = spans[start : start + size]
-            self.store.spans.extend(batch)
-            self.consumer(self.db, self.project_id, batch)
+            traces.store_batches(self.db, {self.project_id: batch})
+            record_experiments(self.db, self.project_id, batch)
 
 
 @pytest.fixture(scope="module")

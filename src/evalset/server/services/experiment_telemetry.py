@@ -38,8 +38,9 @@ from evalset.server.domain.experiments import ExperimentFacts
 from evalset.server.domain.spans import SpanRecord
 from evalset.server.services import experiments
 from evalset.server.storage import Database
+from evalset.server.storage import spans as span_store
 
-__all__ = ["StoredSpans", "ExperimentTelemetry"]
+__all__ = ["StoredSpans", "stored_spans", "ExperimentTelemetry", "record_experiments"]
 
 log = logging.getLogger("evalset.telemetry")
 
@@ -57,6 +58,21 @@ class StoredSpans(Protocol):
         span_ids: Collection[str] = (),
         parent_ids: Collection[str] = (),
     ) -> Sequence[SpanRecord]: ...
+
+
+def stored_spans(
+    db: Database,
+    project_id: str,
+    trace_id: str,
+    *,
+    span_ids: Collection[str] = (),
+    parent_ids: Collection[str] = (),
+) -> Sequence[SpanRecord]:
+    """`StoredSpans` over the receiver's span store (ended spans only: a pending record has no result)."""
+    with db.read() as conn:
+        return span_store.find_spans(
+            conn, project_id=project_id, trace_id=trace_id, span_ids=span_ids, parent_ids=parent_ids
+        )
 
 
 def _by_trace(span_ids: Collection[tuple[str, str]]) -> dict[str, set[str]]:
@@ -132,3 +148,7 @@ class ExperimentTelemetry:
             if span.parent_span_id is not None:
                 by_case[(span.trace_id, span.parent_span_id)].append(span)
         return by_case
+
+
+record_experiments = ExperimentTelemetry(stored_spans)
+"""The consumer the server registers (`app.builtin_span_consumers`)."""

@@ -26,6 +26,7 @@ __all__ = [
     "expire_traces",
     "project_ids_with_traces",
     "span_to_row",
+    "find_spans",
 ]
 
 NAME_CHARS = 1024
@@ -377,3 +378,24 @@ def expire_traces(conn: Connection, *, project_id: str, started_before_ns: int, 
     for table in (spans, pending_spans, traces):
         conn.execute(delete(table).where(table.c.project_id == project_id, table.c.trace_id.in_(ids)))
     return len(ids)
+
+
+def find_spans(
+    conn: Connection,
+    *,
+    project_id: str,
+    trace_id: str,
+    span_ids: Iterable[str] = (),
+    parent_ids: Iterable[str] = (),
+) -> list[SpanRecord]:
+    """Ended spans of one trace with one of `span_ids` or whose parent is one of `parent_ids` (the
+    experiments decoder reads a case span and its evaluators' spans back this way)."""
+    found: dict[str, SpanRecord] = {}
+    for column, wanted in ((spans.c.span_id, list(span_ids)), (spans.c.parent_span_id, list(parent_ids))):
+        for part in chunks(wanted):
+            query = select(*(spans.c[f] for f in _SPAN_FIELDS)).where(
+                spans.c.project_id == project_id, spans.c.trace_id == trace_id, column.in_(part)
+            )
+            for row in records(conn.execute(query)):
+                found[row["span_id"]] = _span_record(row)
+    return list(found.values())
