@@ -68,8 +68,10 @@ def _scoped(span: SpanRecord) -> bool:
 
 
 def is_experiment_span(span: SpanRecord) -> bool:
-    """pydantic-evals' `evaluate {name}` span (or its pending span)."""
-    return _scoped(span) and span.attributes.get("gen_ai.operation.name") == "experiment"
+    """pydantic-evals' `evaluate {name}` span (or its pending span): marked `gen_ai.operation.name="experiment"`,
+    and by its span name too (for a pydantic-evals that does not set that attribute)."""
+    marked = span.attributes.get("gen_ai.operation.name") == "experiment"
+    return _scoped(span) and (marked or span.name == _EXPERIMENT_SPAN)
 
 
 def is_case_span(span: SpanRecord) -> bool:
