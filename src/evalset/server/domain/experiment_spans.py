@@ -37,6 +37,7 @@ from evalset.server.domain.spans import SpanRecord
 
 __all__ = [
     "SCOPE",
+    "EVALUATOR_SPAN",
     "ExperimentKey",
     "ExperimentBatch",
     "is_experiment_span",
@@ -52,7 +53,7 @@ __all__ = [
 
 SCOPE = "pydantic-evals"
 _CASE_SPAN = "case: {case_name}"
-_EVALUATOR_SPAN = "evaluator: {evaluator_name}"
+EVALUATOR_SPAN = "evaluator: {evaluator_name}"
 _EXPERIMENT_SPAN = "evaluate {name}"
 # one frame of a formatted traceback: its `  File "...", line N, in function` line and the indented lines after it
 _FRAME = re.compile(r'  File "[^\n]*\n(?:    [^\n]*\n)*')
@@ -81,7 +82,7 @@ def is_case_span(span: SpanRecord) -> bool:
 
 def is_evaluator_span(span: SpanRecord) -> bool:
     """An `evaluator: {evaluator_name}` span (or its pending span)."""
-    return _scoped(span) and span.name == _EVALUATOR_SPAN
+    return _scoped(span) and span.name == EVALUATOR_SPAN
 
 
 def _real_id(span: SpanRecord) -> str | None:

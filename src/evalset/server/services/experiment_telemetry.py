@@ -25,6 +25,7 @@ from collections.abc import Collection, Sequence
 from typing import Protocol
 
 from evalset.server.domain.experiment_spans import (
+    EVALUATOR_SPAN,
     SCOPE,
     ExperimentBatch,
     ExperimentKey,
@@ -46,8 +47,8 @@ log = logging.getLogger("evalset.telemetry")
 
 
 class StoredSpans(Protocol):
-    """The stored spans of one trace of a project with one of `span_ids`, or whose parent is one of
-    `parent_ids` (the receiver's storage; pending records included)."""
+    """The stored (ended) spans of one trace of a project with one of `span_ids`, or whose parent is one of
+    `parent_ids`; only those of this `name` and `status` when given."""
 
     def __call__(
         self,
@@ -57,6 +58,8 @@ class StoredSpans(Protocol):
         *,
         span_ids: Collection[str] = (),
         parent_ids: Collection[str] = (),
+        name: str | None = None,
+        status: str | None = None,
     ) -> Sequence[SpanRecord]: ...
 
 
@@ -67,11 +70,19 @@ def stored_spans(
     *,
     span_ids: Collection[str] = (),
     parent_ids: Collection[str] = (),
+    name: str | None = None,
+    status: str | None = None,
 ) -> Sequence[SpanRecord]:
     """`StoredSpans` over the receiver's span store (ended spans only: a pending record has no result)."""
     with db.read() as conn:
         return span_store.find_spans(
-            conn, project_id=project_id, trace_id=trace_id, span_ids=span_ids, parent_ids=parent_ids
+            conn,
+            project_id=project_id,
+            trace_id=trace_id,
+            span_ids=span_ids,
+            parent_ids=parent_ids,
+            name=name,
+            status=status,
         )
 
 
@@ -136,11 +147,14 @@ class ExperimentTelemetry:
         batches: dict[ExperimentKey, ExperimentBatch],
         failed_evaluators: Sequence[SpanRecord],
     ) -> dict[tuple[str, str], list[SpanRecord]]:
-        """Each case's evaluator spans, by trace and case span id: from this batch and those stored before."""
+        """Each case's failed evaluator spans, by trace and case span id: from this batch and stored before."""
         wanted = {(key[0], case_id) for key, batch in batches.items() for case_id in batch.cases}
         found: dict[tuple[str, str], SpanRecord] = {(s.trace_id, s.span_id): s for s in failed_evaluators}
         for trace_id, case_ids in _by_trace(wanted).items():
-            for span in self.stored_spans(db, project_id, trace_id, parent_ids=case_ids):
+            failed = self.stored_spans(
+                db, project_id, trace_id, parent_ids=case_ids, name=EVALUATOR_SPAN, status="error"
+            )
+            for span in failed:
                 if is_evaluator_span(span) and not span.pending:
                     found[(span.trace_id, span.span_id)] = span
         by_case: dict[tuple[str, str], list[SpanRecord]] = defaultdict(list)

@@ -387,15 +387,18 @@ def find_spans(
     trace_id: str,
     span_ids: Iterable[str] = (),
     parent_ids: Iterable[str] = (),
+    name: str | None = None,
+    status: str | None = None,
 ) -> list[SpanRecord]:
-    """Ended spans of one trace with one of `span_ids` or whose parent is one of `parent_ids` (the
-    experiments decoder reads a case span and its evaluators' spans back this way)."""
+    """Ended spans of one trace with one of `span_ids` or whose parent is one of `parent_ids`, and this
+    `name` and `status` if given (the experiments decoder reads case spans and their failed evaluators back)."""
     found: dict[str, SpanRecord] = {}
+    where = [spans.c.project_id == project_id, spans.c.trace_id == trace_id]
+    where += [spans.c.name == name] if name is not None else []
+    where += [spans.c.status == status] if status is not None else []
     for column, wanted in ((spans.c.span_id, list(span_ids)), (spans.c.parent_span_id, list(parent_ids))):
         for part in chunks(wanted):
-            query = select(*(spans.c[f] for f in _SPAN_FIELDS)).where(
-                spans.c.project_id == project_id, spans.c.trace_id == trace_id, column.in_(part)
-            )
+            query = select(*(spans.c[f] for f in _SPAN_FIELDS)).where(*where, column.in_(part))
             for row in records(conn.execute(query)):
                 found[row["span_id"]] = _span_record(row)
     return list(found.values())
