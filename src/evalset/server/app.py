@@ -22,9 +22,13 @@ from evalset.server.storage import Database, migrate
 __all__ = ["create_app"]
 
 
+_SLASHED = ("/v1/datasets", "/v1/experiments", "/v1/traces", "/v1/logs", "/v1/metrics", "/v1/info")
+
+
 class TrailingSlash:
-    """Serve `/v1/datasets...` and `/v1/experiments...` without the trailing slash exactly as with it: no
-    redirect, since Logfire's clients do not follow redirects, and no second copy of every route."""
+    """Serve `/v1/datasets...`, `/v1/experiments...` and the trace paths (`/v1/traces`, `/v1/logs`,
+    `/v1/metrics`, `/v1/info`: OTLP exporters post without a slash) without the trailing slash exactly as
+    with it: no redirect, since Logfire's clients do not follow redirects, and no second copy of every route."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -32,7 +36,7 @@ class TrailingSlash:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             path: str = scope["path"]
-            if path.startswith(("/v1/datasets", "/v1/experiments")) and not path.endswith("/"):
+            if path.startswith(_SLASHED) and not path.endswith("/"):
                 scope = {**scope, "path": path + "/", "raw_path": scope.get("raw_path", path.encode()) + b"/"}
         await self.app(scope, receive, send)
 

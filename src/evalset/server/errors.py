@@ -10,9 +10,11 @@ EvalsetError                      (500, never raised on purpose)
 │   ├── ExperimentNotFound             "Experiment not found"
 │   ├── TraceNotFound                  "Trace not found"
 │   └── SpanNotFound                   "Span not found"
+├── BadRequest                    400  an OTLP export that cannot be read
 ├── Conflict                      409  a name is taken; an import conflict
 ├── PreconditionFailed            412  If-Match names a stale version
 ├── PayloadTooLarge               413  body over the configured limit
+├── UnsupportedMediaType          415  an OTLP export in an encoding the receiver does not speak
 ├── InvalidInput                  422  bad JSON, field, name, schema or case data (with `errors`)
 └── ServiceUnavailable            503  the write could not get through now (with Retry-After)
 ```
@@ -35,8 +37,10 @@ __all__ = [
     "TraceNotFound",
     "SpanNotFound",
     "Conflict",
+    "BadRequest",
     "PreconditionFailed",
     "PayloadTooLarge",
+    "UnsupportedMediaType",
     "InvalidInput",
     "ServiceUnavailable",
     "Violation",
@@ -124,6 +128,16 @@ class PreconditionFailed(EvalsetError):
 
 class PayloadTooLarge(EvalsetError):
     status_code = 413
+
+
+class UnsupportedMediaType(EvalsetError):
+    status_code = 415
+
+
+class BadRequest(EvalsetError):
+    """A body that cannot be read at all (an OTLP export that is not protobuf or JSON as claimed): 400."""
+
+    status_code = 400
 
 
 class InvalidInput(EvalsetError):

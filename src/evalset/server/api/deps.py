@@ -14,13 +14,24 @@ from fastapi.responses import Response, StreamingResponse
 from fastapi.security import HTTPBearer
 from pydantic import TypeAdapter, ValidationError
 
-from evalset.server.domain.auth import READ_DATASETS, WRITE_DATASETS, Principal
+from evalset.server.domain.auth import READ_DATASETS, WRITE_DATASETS, WRITE_TRACES, Principal
 from evalset.server.logs import ACCESS_KEY
 from evalset.server.services import keys
 from evalset.server.storage import Database
 from evalset.server.wire import dumps
 
-__all__ = ["DB", "Caller", "Reader", "Writer", "json_response", "stream_response", "json_body", "component_schemas"]
+__all__ = [
+    "DB",
+    "Caller",
+    "Reader",
+    "Writer",
+    "TraceWriter",
+    "AnyKey",
+    "json_response",
+    "stream_response",
+    "json_body",
+    "component_schemas",
+]
 
 
 async def _db(request: Request) -> Database:  # async: a sync dependency costs a thread hop
@@ -39,23 +50,24 @@ class Caller:
     db: Database
     key: str
     lookup: str
-    scope: str
+    scope: str | None  # None: any valid key will do
     access: dict[str, Any] | None = None  # the request's access-log record: it names the project
 
     def principal(self) -> Principal:
         principal = keys.principal_for(self.db, self.key, self.lookup)
         if self.access is not None:
             self.access["project"] = principal.project_id
-        keys.require_scope(principal, self.scope)
+        if self.scope is not None:
+            keys.require_scope(principal, self.scope)
         return principal
 
 
 _bearer = HTTPBearer(auto_error=False, description="An evalset API key: `Authorization: Bearer evalset_...`")
 
 
-def _caller(scope: str) -> Callable[..., Any]:
+def _caller(scope: str | None, *, allow_bare: bool = False) -> Callable[..., Any]:
     async def dependency(request: Request, _: Annotated[Any, Security(_bearer)]) -> Caller:
-        key, lookup = keys.check_header(request.headers.get("authorization"))
+        key, lookup = keys.check_header(request.headers.get("authorization"), allow_bare=allow_bare)
         access = request.scope.get(ACCESS_KEY)
         return Caller(db=request.app.state.db, key=key, lookup=lookup, scope=scope, access=access)
 
@@ -64,6 +76,10 @@ def _caller(scope: str) -> Callable[..., Any]:
 
 Reader = Annotated[Caller, Depends(_caller(READ_DATASETS))]
 Writer = Annotated[Caller, Depends(_caller(WRITE_DATASETS))]
+TraceWriter = Annotated[Caller, Depends(_caller(WRITE_TRACES, allow_bare=True))]
+"""OTLP exports: a key with project:write_traces, as `Bearer <key>` or the bare key (the logfire SDK's way)."""
+AnyKey = Annotated[Caller, Depends(_caller(None, allow_bare=True))]
+"""Any valid key, Bearer or bare (GET /v1/info)."""
 
 
 def json_response(content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:

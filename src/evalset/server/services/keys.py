@@ -109,12 +109,15 @@ def revoke_key(db: Database, *, key: str, project_id: str | None = None) -> bool
         return store.revoke_key(conn, lookup=lookup, now=utcnow(), project_id=project_id)
 
 
-def check_header(authorization: str | None) -> tuple[str, str]:
-    """The key and its lookup id from a `Bearer <key>` header; Unauthorized when missing or malformed."""
+def check_header(authorization: str | None, *, allow_bare: bool = False) -> tuple[str, str]:
+    """The key and its lookup id from a `Bearer <key>` header (or, with `allow_bare`, a header holding just
+    the key, as the logfire SDK sends it); Unauthorized when missing or malformed."""
     if not authorization:
         raise Unauthorized("Missing API key: send 'Authorization: Bearer <key>'.")
     scheme, _, key = authorization.strip().partition(" ")
     key = key.strip()
+    if allow_bare and not key and auth.split_key(scheme) is not None:
+        scheme, key = "bearer", scheme
     if scheme.lower() != "bearer" or not key:
         raise Unauthorized("Malformed Authorization header: expected 'Bearer <key>'.")
     lookup = auth.split_key(key)

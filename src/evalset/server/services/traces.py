@@ -20,7 +20,7 @@ from evalset.server.domain.traces import TraceSearch, TraceSummary, is_span_id, 
 from evalset.server.errors import InvalidInput, SpanNotFound, TraceNotFound, Violation
 from evalset.server.services._common import retry_on_contention, utcnow
 from evalset.server.services.cases import insert_new_cases
-from evalset.server.storage import Database
+from evalset.server.storage import Conn, Database
 from evalset.server.storage import datasets as dataset_store
 from evalset.server.storage import spans as store
 
@@ -100,13 +100,17 @@ def get_trace(db: Database, principal: Principal, trace_id: str) -> list[SpanRec
 def get_span(db: Database, principal: Principal, trace_id: str, span_id: str) -> SpanRecord:
     """One span (or, while it runs, its pending record) of the principal's project; TraceNotFound when the
     trace is unknown, SpanNotFound when the trace has no such span."""
+    with db.read() as conn:
+        return _find_span(conn, principal.project_id, trace_id, span_id)
+
+
+def _find_span(conn: Conn, project_id: str, trace_id: str, span_id: str) -> SpanRecord:
     trace_id, span_id = trace_id.lower(), span_id.lower()
     if not is_trace_id(trace_id):
         raise TraceNotFound()
-    with db.read() as conn:
-        span = store.get_span(conn, project_id=principal.project_id, trace_id=trace_id, span_id=span_id)
-        if span is None and not store.trace_exists(conn, project_id=principal.project_id, trace_id=trace_id):
-            raise TraceNotFound()
+    span = store.get_span(conn, project_id=project_id, trace_id=trace_id, span_id=span_id)
+    if span is None and not store.trace_exists(conn, project_id=project_id, trace_id=trace_id):
+        raise TraceNotFound()
     if span is None or not is_span_id(span_id):
         raise SpanNotFound()
     return span
@@ -163,10 +167,10 @@ def create_cases_from_spans(
     overridden per span, validated against the dataset's schemas like any case; each case keeps its
     source ids and a snapshot of its span (`source_span`). Raises DatasetNotFound, TraceNotFound,
     SpanNotFound, InvalidInput (422, naming the case index) or Conflict (a name taken)."""
-    found = [get_span(db, principal, s.trace_id, s.span_id) for s in spans]
-    items = [_case_item(span, mapping, s.overrides) for span, s in zip(found, spans, strict=True)]
     with db.write() as conn:
         dataset = dataset_store.get_dataset(conn, project_id=principal.project_id, ref=ref, for_write=True)
+        found = [_find_span(conn, principal.project_id, s.trace_id, s.span_id) for s in spans]
+        items = [_case_item(span, mapping, s.overrides) for span, s in zip(found, spans, strict=True)]
         return insert_new_cases(conn, principal, dataset, items, single=len(items) == 1)
 
 

@@ -125,6 +125,12 @@ class CaseDetail(BaseModel):
     tags: list[str]
     source_trace_id: str | None
     source_span_id: str | None
+    source_span: dict[str, Any] | None = Field(
+        default=None,
+        description="For a case added from a span: a copy of that span (trace_id, span_id, parent_span_id, name, "
+        "service_name, scope, kind, start_time, end_time, status, status_message, attributes), kept through edits "
+        "of the case and the trace's expiry. Null otherwise.",
+    )
     version: int
     created_at: datetime
     created_by: str | None
