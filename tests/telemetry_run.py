@@ -108,7 +108,7 @@ def client(url: str, key: str) -> dict[str, Any]:
             metadata=METADATA,
         )
     logfire.force_flush()
-    return {"report": report_json(run.report), "experiment_id": run.id}
+    return {"report": report_json(run.report), "experiment_id": str(run.id)}
 
 
 def main(argv: list[str]) -> None:

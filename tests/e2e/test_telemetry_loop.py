@@ -26,15 +26,16 @@ def _report(data: dict[str, Any]) -> EvaluationReport[Any, Any, Any]:
     return EvaluationReportAdapter.validate_python(data)
 
 
-def _complete(api: httpx.Client, count: int, timeout: float = 60) -> list[dict[str, Any]]:
-    """The project's experiments of `arith` once `count` of them are complete (the writer is asynchronous)."""
+def _complete(api: httpx.Client, trace_id: str | None, timeout: float = 60) -> dict[str, Any]:
+    """The experiment of this run (by its trace) once it is complete: the span writer is asynchronous."""
     deadline = time.monotonic() + timeout
     while True:
-        response = api.get("/v1/experiments/", params={"dataset": "arith", "status": "complete"})
+        response = api.get("/v1/experiments/", params={"status": "complete"})
         response.raise_for_status()
-        if len(response.json()) >= count or time.monotonic() > deadline:
-            assert len(response.json()) == count, response.json()
-            return response.json()
+        found = [summary for summary in response.json() if summary["trace_id"] == trace_id]
+        if found or time.monotonic() > deadline:
+            assert len(found) == 1, response.json()
+            return found[0]
         time.sleep(0.2)
 
 
@@ -56,7 +57,7 @@ def test_an_evaluation_sent_by_logfire_is_stored_as_its_report(live_server: Live
     run = run_scenario("send", live_server.base_url, key)
     report = _report(run["report"])
     with live_server.client(key) as api:
-        [summary] = _complete(api, 1)
+        summary = _complete(api, report.trace_id)
         experiment, cases = _stored(api, summary["id"])
         total = api.get("/v1/experiments/").headers["x-total-count"]
     assert total == "1"
@@ -82,10 +83,15 @@ def test_client_evaluate_with_logfire_makes_one_experiment(live_server: LiveServ
     assert report.trace_id and report.span_id and set(report.trace_id) != {"0"}  # logfire gave it real ids
     sent = _report(run_scenario("send", live_server.base_url, key)["report"])
     with live_server.client(key) as api:
-        summaries = _complete(api, 2)  # the spans of both runs were processed in the order they came
-        assert [s["id"] for s in summaries][1] == uploaded["experiment_id"]
+        later = _complete(api, sent.trace_id)  # the spans of both runs are processed in the order they came
+        everything = api.get("/v1/experiments/").json()
         experiment, cases = _stored(api, uploaded["experiment_id"])
-        other, other_cases = _stored(api, summaries[0]["id"])
+        other, other_cases = _stored(api, later["id"])
+        trace = api.get(f"/v1/traces/{report.trace_id}")
+    assert trace.status_code == 200  # the uploaded run's spans did arrive ...
+    names = {span["name"] for span in trace.json()}
+    assert {"evaluate {name}", "case: {case_name}", "evaluator: {evaluator_name}"} <= names, names
+    assert sorted(e["id"] for e in everything) == sorted([uploaded["experiment_id"], later["id"]])  # ... and merged
     assert (experiment["source"], experiment["dataset_as_of_source"]) == ("upload", "given")
     assert (experiment["trace_id"], experiment["span_id"]) == (report.trace_id, report.span_id)
     assert_stored_matches_report(experiment, cases, report)  # the upload's account, to the nanosecond
