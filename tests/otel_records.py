@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -59,13 +60,27 @@ def span_record(raw: dict[str, Any]) -> SpanRecord:
     )
 
 
-def run_scenario(*argv: str, timeout: float = 120) -> dict[str, Any]:
-    """Run `python -m tests.telemetry_run ARGV` and return its JSON (spans as `SpanRecord`s, if any)."""
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.telemetry_run", *argv], capture_output=True, text=True, timeout=timeout
-    )
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+def start_scenario(*argv: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """Start `python -m tests.telemetry_run ARGV` (see that module)."""
+    command = [sys.executable, "-m", "tests.telemetry_run", *argv]
+    environment = {**os.environ, **(env or {})}
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+
+
+def scenario_result(process: subprocess.Popen[str], timeout: float = 120) -> dict[str, Any]:
+    """The JSON a started scenario printed (spans as `SpanRecord`s, if any), once it has finished."""
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    assert process.returncode == 0, err
+    result = json.loads(out.strip().splitlines()[-1])
     if "spans" in result:
         result["spans"] = [span_record(raw) for raw in result["spans"]]
     return result
+
+
+def run_scenario(*argv: str, timeout: float = 120) -> dict[str, Any]:
+    """Run `python -m tests.telemetry_run ARGV` and return its JSON (spans as `SpanRecord`s, if any)."""
+    return scenario_result(start_scenario(*argv), timeout)

@@ -5,6 +5,7 @@ subprocess and read its one line of JSON output: `{"report": <EvaluationReportAd
 
     python -m tests.telemetry_run capture            # spans kept in memory (logfire's TestExporter) and printed
     python -m tests.telemetry_run send URL KEY       # spans sent to an evalset server by logfire's exporter
+                                                     # (with $EVALSET_TEST_GATE, the last case waits for that file)
     python -m tests.telemetry_run client URL KEY     # the same, through `DatasetsClient.evaluate` (uploads too)
 
 Spans are printed as plain JSON (ids in hex, times in nanoseconds, attributes as OTLP carries them:
@@ -15,7 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
+import time
+from pathlib import Path
 from typing import Any
 
 import logfire
@@ -85,9 +89,21 @@ def _configure(url: str, key: str) -> None:
     )
 
 
+def gated(expression: str) -> int:
+    """`calculate`, except that case `gone` (the last) waits until the file `$EVALSET_TEST_GATE` exists: the
+    rest of the run has been sent by then, and a test can look at the experiment while it runs."""
+    if expression == "7+0":
+        gate = Path(os.environ["EVALSET_TEST_GATE"])
+        deadline = time.monotonic() + 60
+        while not gate.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    return calculate(expression)
+
+
 def send(url: str, key: str) -> dict[str, Any]:
     _configure(url, key)
-    report = asyncio.run(_dataset().evaluate(calculate, progress=False, repeat=REPEAT, metadata=METADATA))
+    task = gated if os.environ.get("EVALSET_TEST_GATE") else calculate
+    report = asyncio.run(_dataset().evaluate(task, progress=False, repeat=REPEAT, metadata=METADATA))
     logfire.force_flush()
     return {"report": report_json(report)}
 

@@ -8,6 +8,7 @@ Each run happens in a subprocess (`tests/telemetry_run.py`): `logfire.configure`
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,7 +17,7 @@ from pydantic_evals.reporting import EvaluationReport, EvaluationReportAdapter
 from evalset import DatasetsClient
 from tests.conftest import READ, WRITE, LiveServer
 from tests.evals_scenario import assert_stored_matches_report, hosted_dataset
-from tests.otel_records import run_scenario
+from tests.otel_records import run_scenario, scenario_result, start_scenario
 
 WRITE_TRACES = "project:write_traces"
 DURATION_RESOLUTION = 1e-6  # spans are stored to the microsecond; pydantic-evals divides nanoseconds
@@ -98,3 +99,45 @@ def test_client_evaluate_with_logfire_makes_one_experiment(live_server: LiveServ
     assert experiment["repeat"] == 2 and experiment["n_cases"] == 6
     assert other["source"] == "telemetry"
     assert_stored_matches_report(other, other_cases, sent, duration_tolerance=DURATION_RESOLUTION)
+
+
+def test_a_running_evaluation_shows_as_running_case_by_case(live_server: LiveServer, tmp_path: Path) -> None:
+    """While the last case's task still runs, the experiment is there, `running`, with the cases that ended."""
+    key, _ = live_server.new_key(READ, WRITE, WRITE_TRACES)
+    _push(live_server, key)
+    gate = tmp_path / "gate"
+    process = start_scenario("send", live_server.base_url, key, env={"EVALSET_TEST_GATE": str(gate)})
+    try:
+        with live_server.client(key) as api:
+            running = _running(api, cases=10)  # every case but the two runs of `gone`
+            assert running["status"] == "running" and running["ended_at"] is None
+            assert (running["name"], running["dataset_name"], running["dataset_as_of_source"]) == (
+                "gated",
+                "arith",
+                "run_start",
+            )
+            cases = api.get(f"/v1/experiments/{running['id']}/cases/").json()
+            assert sorted({case["source_case_name"] for case in cases}) == sorted(
+                ["add", "wrong", "crash", "judge-crash", "Case 5"]
+            )
+            gate.touch()
+            report = _report(scenario_result(process)["report"])
+            summary = _complete(api, report.trace_id)
+            experiment, cases = _stored(api, summary["id"])
+    finally:
+        gate.touch()
+        if process.poll() is None:
+            process.kill()
+    assert summary["id"] == running["id"] and experiment["ended_at"] is not None
+    assert_stored_matches_report(experiment, cases, report, duration_tolerance=DURATION_RESOLUTION)
+
+
+def _running(api: httpx.Client, cases: int, timeout: float = 60) -> dict[str, Any]:
+    """The one running experiment of the project once it has `cases` results."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = api.get("/v1/experiments/", params={"status": "running"}).json()
+        if (found and found[0]["case_count"] >= cases) or time.monotonic() > deadline:
+            assert len(found) == 1 and found[0]["case_count"] == cases, found
+            return found[0]
+        time.sleep(0.1)
