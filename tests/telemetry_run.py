@@ -3,7 +3,7 @@
 `logfire.configure` sets process-wide state that cannot be undone, so tests run this module in a
 subprocess and read its one line of JSON output: `{"report": <EvaluationReportAdapter JSON>, "spans": [...]}`.
 
-    python -m tests.telemetry_run capture            # spans kept in memory (logfire's TestExporter) and printed
+    python -m tests.telemetry_run capture [REPEAT]   # spans kept in memory (logfire's TestExporter) and printed
     python -m tests.telemetry_run send URL KEY       # spans sent to an evalset server by logfire's exporter
                                                      # (with $EVALSET_TEST_GATE, the last case waits for that file)
     python -m tests.telemetry_run client URL KEY     # the same, through `DatasetsClient.evaluate` (uploads too)
@@ -71,10 +71,11 @@ def _dataset() -> Any:
     return dataset
 
 
-def capture() -> dict[str, Any]:
+def capture(repeat: str = str(REPEAT)) -> dict[str, Any]:
     exporter = TestExporter()  # logfire sends pending spans to this exporter type too
     logfire.configure(send_to_logfire=False, console=False, additional_span_processors=[SimpleSpanProcessor(exporter)])
-    report = asyncio.run(_dataset().evaluate(calculate, progress=False, repeat=REPEAT, metadata=METADATA))
+    options: dict[str, Any] = {"metadata": METADATA} if repeat != "1" else {}  # repeat=1: no metadata either
+    report = asyncio.run(_dataset().evaluate(calculate, progress=False, repeat=int(repeat), **options))
     return {"report": report_json(report), "spans": [span_json(span) for span in exporter.exported_spans]}
 
 

@@ -195,3 +195,14 @@ def _event(attributes: dict[str, Any]) -> Any:
     from evalset.server.domain.spans import SpanEvent
 
     return SpanEvent(name="exception", time=utc(1_500_000_000), attributes=attributes)
+
+
+def test_a_run_without_repeats_or_metadata_decodes_too() -> None:
+    """repeat=1: results named after their case, no source case name, no `logfire.experiment.repeat`."""
+    once = run_scenario("capture", "1")
+    assert_same_results(_results(once["spans"]), once["report"])
+    assert {result["source_case_name"] for result in _results(once["spans"]).values()} == {None}
+    for span in once["spans"]:
+        if is_experiment_span(span):
+            facts = experiment_facts(span)
+            assert (facts.repeat, facts.metadata, facts.name) == (1, None, "calculate")

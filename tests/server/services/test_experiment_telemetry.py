@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import random
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -189,8 +191,70 @@ def test_an_uploaded_report_and_the_same_runs_spans_are_one_experiment(
         assert experiment["ended_at"] == experiment_span.end_time
 
 
+def test_a_batch_of_only_running_cases_starts_the_experiment(
+    db: Database, principal: Principal, run: dict[str, Any]
+) -> None:
+    """The first batch of a run can hold nothing but pending case spans (no experiment span, no ended case)."""
+    pending_cases = [span for span in run["spans"] if span.pending and is_case_span(span)]
+    Receiver(db, principal.project_id).deliver(pending_cases, size=len(pending_cases))
+    experiment = _experiment(db, principal)
+    assert (experiment["status"], experiment["case_count"], experiment["repeat"]) == ("running", 0, 1)
+    assert experiment["trace_id"] == run["report"]["trace_id"] and experiment["span_id"] == run["report"]["span_id"]
+
+
 def test_other_spans_are_left_alone(db: Database, principal: Principal, run: dict[str, Any]) -> None:
     receiver = Receiver(db, principal.project_id)
     receiver.deliver([replace(span, scope="my-app") for span in run["spans"]], size=50)
     receiver.deliver([span for span in run["spans"] if not (is_case_span(span) or is_experiment_span(span))])
     assert service.list_experiments(db, principal) == ([], 0)
+
+
+def test_an_upload_racing_the_spans_of_its_run_ends_the_same(
+    db: Database, principal: Principal, run: dict[str, Any]
+) -> None:
+    """The upload and the span batches written concurrently (each project a fresh race): one experiment,
+    the upload's account, whatever interleaving the databases allowed."""
+    from evalset.server.services import keys
+
+    for round_ in range(3):
+        _, row = keys.create_key(
+            db, project=f"race-{round_}", scopes=["project:read_datasets", "project:write_datasets"]
+        )
+        racer = Principal(key_id=row["id"], key_name=row["name"], project_id=row["project_id"], scopes=frozenset())
+        push_arith(db, racer)
+        pinned = datetime.now(timezone.utc)
+        spans = _starting_now(run["spans"])
+        start = threading.Barrier(2)
+        errors: list[BaseException] = []
+
+        def spans_in(racer: Principal = racer, start: threading.Barrier = start, spans: list[Any] = spans) -> None:
+            start.wait()
+            Receiver(db, racer.project_id).deliver(spans, size=8)
+
+        def upload(
+            racer: Principal = racer, start: threading.Barrier = start, delay: float = 0.01 * round_, at: Any = pinned
+        ) -> None:
+            start.wait()
+            time.sleep(delay)
+            _upload(db, racer, run, at)
+
+        threads = [threading.Thread(target=_catching(target, errors)) for target in (spans_in, upload)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert errors == []
+        experiment, results = _stored(db, racer)
+        assert experiment["source"] == "upload" and experiment["dataset_as_of"] == pinned
+        assert_stored_matches_report(experiment, results, _report(run))
+        assert (experiment["repeat"], experiment["n_cases"], experiment["status"]) == (2, 6, "complete")
+
+
+def _catching(target: Any, errors: list[BaseException]) -> Any:
+    def run() -> None:
+        try:
+            target()
+        except BaseException as error:  # noqa: BLE001 - reported by the test
+            errors.append(error)
+
+    return run

@@ -131,7 +131,7 @@ def experiment_facts(span: SpanRecord) -> ExperimentFacts:
         dataset_as_of=span.start_time,
         as_of_source="run_start",
         n_cases=_int(attributes.get("n_cases")),
-        repeat=_int(attributes.get("logfire.experiment.repeat")),
+        repeat=_int(attributes.get("logfire.experiment.repeat")) or 1,  # pydantic-evals sets it only when > 1
     )
     if span.pending or span.end_time is None:
         return facts
@@ -142,7 +142,6 @@ def _ended(facts: ExperimentFacts, span: SpanRecord) -> ExperimentFacts:
     attributes = span.attributes
     return replace(
         facts,
-        repeat=facts.repeat or 1,
         ended_at=span.end_time,
         complete=True,
         analyses=_list(attributes.get("logfire.experiment.analyses")),

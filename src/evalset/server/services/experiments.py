@@ -211,7 +211,7 @@ def _summary(conn: Conn, experiment_id: str, row: Mapping[str, Any], facts: Expe
         "averages": means,
         "assertion_pass_rate": means["assertions"] if means else None,
         # what was told, else what the results show so far (a count that only grows as results arrive)
-        "repeat": facts.repeat or max(row["repeat"] or 1, *runs_per_case.values()),
+        "repeat": facts.repeat or max([row["repeat"] or 1, *runs_per_case.values()]),
         "n_cases": facts.n_cases or max(row["n_cases"] or 0, len(runs_per_case)),
     }
 
