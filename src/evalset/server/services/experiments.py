@@ -200,7 +200,26 @@ def _relink(conn: Conn, experiment_id: str, state: list[dict[str, Any]] | None) 
     store.set_links(conn, rows=changed)
 
 
+def _running_counts(conn: Conn, experiment_id: str, row: Mapping[str, Any], facts: ExperimentFacts) -> dict[str, Any]:
+    """A running experiment's summary between full ones: its result counts by status, now; the rest (averages,
+    evaluator failures, counts of cases and repeats) as of the last full summary, or as told."""
+    counts = store.status_counts(conn, experiment_id=experiment_id)
+    return {
+        "case_count": sum(counts.values()),
+        **{f"{status}_count": counts.get(status, 0) for status in ("passed", "failed", "error")},
+        "repeat": facts.repeat or row["repeat"],
+        "n_cases": facts.n_cases or row["n_cases"],
+    }
+
+
 def _summary(conn: Conn, experiment_id: str, row: Mapping[str, Any], facts: ExperimentFacts) -> dict[str, Any]:
+    """The experiment's summary from all its results. While it runs (spans arriving batch by batch), the full
+    summary is computed when the number of results reaches a power of two, counts alone in between: a run's
+    batches then cost time in proportion to its results, not to their square. Complete: always in full."""
+    if row["status"] != "complete":
+        running = _running_counts(conn, experiment_id, row, facts)
+        if running["case_count"].bit_length() == (row["case_count"] or 0).bit_length():
+            return running
     stats = store.results(conn, experiment_id=experiment_id, fields=_STAT_FIELDS)
     runs_per_case: dict[str, int] = {}
     for result in stats:

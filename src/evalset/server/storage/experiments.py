@@ -30,6 +30,7 @@ __all__ = [
     "update_results",
     "set_links",
     "find_result_by_span",
+    "status_counts",
 ]
 
 EXPERIMENT_FIELDS = tuple(str(column.key) for column in experiments.columns)  # str: orjson refuses quoted_name keys
@@ -186,3 +187,13 @@ def find_result_by_span(conn: Connection, *, project_id: str, trace_id: str, spa
         )
     )
     return first_record(conn.execute(query))
+
+
+def status_counts(conn: Connection, *, experiment_id: str) -> dict[str, int]:
+    """How many results an experiment has, by status (a count: no result's JSON is read)."""
+    query = (
+        select(experiment_cases.c.status, func.count())
+        .where(experiment_cases.c.experiment_id == experiment_id)
+        .group_by(experiment_cases.c.status)
+    )
+    return {str(status): int(count) for status, count in conn.execute(query).all()}

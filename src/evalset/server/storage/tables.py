@@ -330,6 +330,7 @@ spans = Table(
     UniqueConstraint("project_id", "trace_id", "span_id"),  # a trace's spans; dedup of re-sent spans; retention
     Index(None, "project_id", "service_name", "start_ns"),  # search by service
     Index(None, "project_id", "name", "start_ns"),  # search by span name
+    Index(None, "project_id", "trace_id", "parent_span_id"),  # a span's children (a case span's evaluators)
 )
 
 # The `logfire` SDK's pending spans: sent when a span starts, standing for it until it ends. One row per
