@@ -258,3 +258,23 @@ def _catching(target: Any, errors: list[BaseException]) -> Any:
             errors.append(error)
 
     return run
+
+
+def test_one_experiment_that_cannot_be_recorded_does_not_cost_the_others(
+    db: Database, principal: Principal, run: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two runs in one batch; one has two case spans of the same name (pydantic-evals never sends that):
+    it is logged and left out, the other is stored."""
+    good = [replace(span, trace_id="e" * 32) for span in run["spans"]]
+    [case] = [s for s in run["spans"] if is_case_span(s) and not s.pending and s.attributes["case_name"] == "add [1/2]"]
+    bad = [*run["spans"], replace(case, span_id="f" * 16)]
+    with caplog.at_level("ERROR", logger="evalset.telemetry"):
+        Receiver(db, principal.project_id).deliver([*bad, *good], size=len(bad) + len(good))
+    [experiment], _ = service.list_experiments(db, principal)
+    assert experiment["trace_id"] == "e" * 32 and experiment["status"] == "complete"
+    [record] = caplog.records
+    assert (
+        record.getMessage()
+        == f"Could not record experiment {run['report']['trace_id']}-{run['report']['span_id']} from its spans"
+    )
+    assert "appears twice" in str(record.exc_info[1]) if record.exc_info else False

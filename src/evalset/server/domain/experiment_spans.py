@@ -97,9 +97,9 @@ def experiment_key(span: SpanRecord) -> ExperimentKey | None:
         return None
     if is_experiment_span(span):
         span_id = _real_id(span)
-    elif is_case_span(span):
-        span_id = otel_id(span.attributes.get("logfire.pending_parent_id")) if span.pending else None
-        span_id = span_id or (None if span.pending else otel_id(span.parent_span_id))
+    elif is_case_span(span):  # its parent; a pending record's parent is its own span: logfire names the real one
+        parent = span.attributes.get("logfire.pending_parent_id") if span.pending else span.parent_span_id
+        span_id = otel_id(parent if isinstance(parent, str) else None)
     else:
         return None
     return (trace_id, span_id) if span_id else None
