@@ -103,6 +103,8 @@ class CaseDetail(TypedDict):
     evaluators: NotRequired[list[EvaluatorSpec] | None]
     source_trace_id: NotRequired[str | None]
     source_span_id: NotRequired[str | None]
+    source_span: NotRequired[dict[str, Any] | None]
+    """For a case added from a span: a copy of that span (name, ids, times, status, attributes)."""
     tags: NotRequired[list[str] | None]
     version: NotRequired[int]
     created_at: NotRequired[datetime]

@@ -162,6 +162,7 @@ class ServiceUnavailable(EvalsetError):
 # --- the one exception handler -------------------------------------------------------------
 
 _FIELD_ROOTS = {"cases"}
+PROTOBUF = "application/x-protobuf"
 
 
 def _violations_from_pydantic(errors: list[dict[str, Any]], body: Any) -> list[Violation]:
@@ -223,11 +224,23 @@ def install_handlers(app: Any) -> None:
     def respond(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
         return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
 
+    def otlp_status(
+        request: Request, status: int, detail: str, headers: dict[str, str] | None = None
+    ) -> Response | None:
+        """OTLP exports sent as protobuf get their errors as a protobuf google.rpc.Status, as the spec asks."""
+        from evalset.server.otlp.decode import status_body, wants_status_body
+
+        if not wants_status_body(request.method, request.url.path, request.headers.get("content-type")):
+            return None
+        return Response(status_body(status, detail), status_code=status, media_type=PROTOBUF, headers=headers)
+
     async def domain_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, EvalsetError)
         if _for_pages(request):
             return await request.app.state.render_error(request, exc)
-        return respond(exc.status_code, exc.body(), exc.headers())
+        return otlp_status(request, exc.status_code, exc.detail, exc.headers()) or respond(
+            exc.status_code, exc.body(), exc.headers()
+        )
 
     async def request_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -245,7 +258,7 @@ def install_handlers(app: Any) -> None:
             error = EvalsetError(detail)
             error.status_code = exc.status_code  # type: ignore[misc]
             return await request.app.state.render_error(request, error)
-        return respond(exc.status_code, {"detail": detail})
+        return otlp_status(request, exc.status_code, detail) or respond(exc.status_code, {"detail": detail})
 
     async def unexpected(request: Request, exc: Exception) -> Response:
         detail = f"Internal server error ({type(exc).__name__}); see the server log."

@@ -67,6 +67,15 @@ def trace_id_of(spans: list[ReadableSpan]) -> str:
     return format(spans[0].context.trace_id, "032x")
 
 
+def error_text(response: httpx.Response) -> str:
+    """An error answer's message: a google.rpc.Status for protobuf exports (as OTLP says), else JSON."""
+    from google.rpc.status_pb2 import Status
+
+    if response.headers["content-type"] == "application/x-protobuf":
+        return Status.FromString(response.content).message
+    return response.json()["detail"]
+
+
 def wait_for_trace(client: httpx.Client, trace_id: str, count: int, timeout: float = 15) -> list[dict[str, Any]]:
     deadline = time.monotonic() + timeout
     while True:
@@ -144,6 +153,11 @@ def test_protobuf_answer_is_protobuf_and_an_empty_export_succeeds(
         answer = ExportTraceServiceResponse.FromString(empty.content)
         assert not answer.HasField("partial_success")
         assert client.post("/v1/traces", content=b"{}", headers=JSON).json() == {}
+        assert client.post("/v1/traces", content=b"", headers=JSON).json() == {}
+        exemplar = {"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"name": "m", "gauge": {"dataPoints": [
+            {"asDouble": 1.0, "exemplars": [{"traceId": "ab" * 16, "spanId": "cd" * 8, "asDouble": 1.0}]}
+        ]}}]}]}]}  # fmt: skip
+        assert client.post("/v1/metrics", content=orjson.dumps(exemplar), headers=JSON).json() == {}
 
 
 def test_partly_invalid_export_stores_the_valid_spans_and_counts_the_rest(
@@ -191,7 +205,7 @@ def test_malformed_exports_get_a_clear_4xx_and_store_nothing(
     with live_server.client(keys[0]) as client:
         response = client.post("/v1/traces", content=body, headers=headers)
     assert response.status_code == status, response.text
-    assert words in response.json()["detail"]
+    assert words in error_text(response)
     with live_server.client(keys[1]) as client:
         assert client.get("/v1/traces").json()["traces"] == []
 
@@ -227,7 +241,10 @@ def test_keys_need_the_trace_scope_and_may_be_bare(live_server: LiveServer, keys
     with httpx.Client(base_url=live_server.base_url) as client:
         assert client.post("/v1/traces", content=body, headers=PROTOBUF).status_code == 401
         wrong = client.post("/v1/traces", content=body, headers={**PROTOBUF, "Authorization": f"Bearer {keys[1]}"})
-        assert wrong.status_code == 403 and "project:write_traces" in wrong.json()["detail"]
+        assert wrong.status_code == 403 and "project:write_traces" in error_text(wrong)
+        assert wrong.headers["content-type"] == "application/x-protobuf"  # a google.rpc.Status
+        as_json = client.post("/v1/traces", content=b"{}", headers={**JSON, "Authorization": f"Bearer {keys[1]}"})
+        assert as_json.status_code == 403 and "project:write_traces" in as_json.json()["detail"]
         bare = client.post("/v1/traces", content=body, headers={**PROTOBUF, "Authorization": keys[0]})
         assert bare.status_code == 200
         reading = client.get(f"/v1/traces/{trace_id_of(make_spans())}", headers={"Authorization": f"Bearer {keys[0]}"})

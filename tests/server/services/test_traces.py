@@ -200,6 +200,33 @@ def test_search_by_span_name_service_and_attribute(db: Database, me: Principal) 
     assert found("100%_") == set()  # LIKE wildcards are matched literally
 
 
+def test_a_search_looks_through_a_window_of_traces_and_continues(db: Database, me: Principal) -> None:
+    from evalset.server.domain.traces import parse_search
+    from evalset.server.storage import spans as span_store
+
+    ids = [tid() for _ in range(10)]
+    store(
+        db,
+        me,
+        *(span(t, "rare" if i in (1, 6) else "common", start=NOW + timedelta(seconds=i)) for i, t in enumerate(ids)),
+    )
+    search = parse_search("rare")
+    found, before = [], None
+    calls = 0
+    while True:
+        calls += 1
+        with db.read() as conn:
+            page, before = span_store.list_traces(
+                conn, project_id=me.project_id, search=search, before=before, limit=5, window=3
+            )
+        found.extend(s.trace_id for s in page)
+        if before is None:
+            break
+    assert found == [ids[6], ids[1]] and calls == 4  # 10 traces, 3 per look
+    first = traces.list_traces(db, me, search="rare", limit=5)
+    assert [s.trace_id for s in first.traces] == [ids[6], ids[1]] and first.searched_to is None  # window 10,000
+
+
 def test_retention_deletes_whole_old_traces_only(db: Database, me: Principal) -> None:
     old, new = tid(), tid()
     old_root = span(old, "old", start=NOW - timedelta(days=40))
@@ -230,6 +257,21 @@ def test_writer_commits_batches_and_calls_consumers_after_commit(db: Database, m
         assert writer.flush(10)
         assert seen == [(me.project_id, 2, 2)]
         assert len(traces.get_trace(db, me, t)) == 2
+    finally:
+        writer.stop()
+
+
+def test_the_writer_runs_retention_by_itself(db: Database, me: Principal) -> None:
+    old = tid()
+    store(db, me, span(old, "old", start=NOW - timedelta(days=31)))
+    writer = SpanWriter(db, retention=timedelta(days=30), cleanup_interval=0.05)
+    writer._next_cleanup = 0  # due now, rather than a minute after start
+    try:
+        writer.start()
+        deadline = datetime.now() + timedelta(seconds=10)
+        while traces.list_traces(db, me).traces and datetime.now() < deadline:
+            threading.Event().wait(0.05)
+        assert traces.list_traces(db, me).traces == []
     finally:
         writer.stop()
 
@@ -277,7 +319,9 @@ def test_cases_from_spans_keep_a_snapshot_and_are_validated(db: Database, me: Pr
         )
     assert refused.value.errors[0]["case_index"] == 1
     assert dataset_service.get_dataset(db, me, "qa")["case_count"] == 1  # all or none
+    assert traces.trace_exists(db, me, t) and not traces.trace_exists(db, member(db, "x"), t)
     traces.expire_old_traces(db, retention=timedelta(0))
+    assert not traces.trace_exists(db, me, t)
     from evalset.server.services import cases as case_service
 
     kept = case_service.get_case(db, me, "qa", case["id"])

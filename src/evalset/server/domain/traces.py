@@ -19,12 +19,13 @@ __all__ = [
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 ZERO_SPAN_ID = "0" * 16
+_MICROSECOND = timedelta(microseconds=1)
 _HEX = frozenset("0123456789abcdef")
 
 
 def to_ns(moment: datetime) -> int:
-    """Nanoseconds since the epoch (UTC) of an aware datetime."""
-    return (moment - EPOCH) // timedelta(microseconds=1) * 1000
+    """Nanoseconds since the epoch (UTC) of an aware datetime (to the microsecond)."""
+    return (moment - EPOCH) // _MICROSECOND * 1000
 
 
 def from_ns(ns: int) -> datetime:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import hashlib
 import zlib
 from collections.abc import Iterable, Iterator
@@ -181,7 +182,7 @@ def _parse(body: bytes, encoding: Encoding, message: Message, groups: tuple[str,
             raise MalformedExport(f"The body is not a valid OTLP protobuf message ({error}).") from None
         return
     try:
-        data = orjson.loads(body)
+        data = orjson.loads(body) if body.strip() else {}  # an empty body: an empty export
     except orjson.JSONDecodeError as error:
         raise MalformedExport(f"The body is not valid JSON ({error}).") from None
     if not isinstance(data, dict):
@@ -221,7 +222,30 @@ def _value(value: Any) -> Any:
 
 
 def _attributes(pairs: Iterable[Any]) -> dict[str, Any]:
-    return {kv.key: _value(kv.value) for kv in pairs}
+    found: dict[str, Any] = {}
+    for kv in pairs:  # the common scalar kinds inline: this runs for every attribute of every span
+        value = kv.value
+        kind = value.WhichOneof("value")
+        if kind == "string_value":
+            found[kv.key] = value.string_value
+        elif kind == "int_value":
+            found[kv.key] = value.int_value
+        else:
+            found[kv.key] = _value(value)
+    return found
+
+
+@functools.lru_cache(maxsize=512)
+def _json_keys(schema_text: str) -> tuple[str, ...]:
+    """The attributes a `logfire.json_schema` lists with a non-empty schema (their values are JSON text).
+    Cached: a program sends the same few schemas over and over."""
+    try:
+        properties = orjson.loads(schema_text).get("properties") or {}
+    except (orjson.JSONDecodeError, AttributeError):
+        return ()
+    if not isinstance(properties, dict):
+        return ()
+    return tuple(key for key, schema in properties.items() if schema)
 
 
 def decode_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
@@ -230,15 +254,9 @@ def decode_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
     schema_text = attributes.get("logfire.json_schema")
     if not isinstance(schema_text, str):
         return attributes
-    try:
-        properties = orjson.loads(schema_text).get("properties") or {}
-    except (orjson.JSONDecodeError, AttributeError):
-        return attributes
-    if not isinstance(properties, dict):
-        return attributes
-    for key, schema in properties.items():
+    for key in _json_keys(schema_text):
         value = attributes.get(key)
-        if schema and isinstance(value, str):
+        if isinstance(value, str):
             with contextlib.suppress(orjson.JSONDecodeError):
                 attributes[key] = orjson.loads(value)
     return attributes
@@ -382,8 +400,17 @@ def decode_logs(body: bytes, encoding: Encoding) -> tuple[Decoded, int]:
 
 
 def check_metrics(body: bytes, encoding: Encoding) -> None:
-    """Read a metrics export (MalformedExport when it cannot be read); metrics are not stored."""
-    _parse(body, encoding, ExportMetricsServiceRequest(), ("resourceMetrics",) * 6)
+    """Read a metrics export (MalformedExport when it cannot be read); metrics are not stored. JSON is only
+    checked to be an object: exemplars carry hex ids that protobuf's JSON parser would refuse."""
+    if encoding == "protobuf":
+        _parse(body, encoding, ExportMetricsServiceRequest(), ())
+        return
+    try:
+        data = orjson.loads(body) if body.strip() else {}
+    except orjson.JSONDecodeError as error:
+        raise MalformedExport(f"The body is not valid JSON ({error}).") from None
+    if not isinstance(data, dict):
+        raise MalformedExport('An OTLP/JSON export is a JSON object, e.g. {"resourceMetrics": [...]}.')
 
 
 # --- answers -----------------------------------------------------------------------------------
@@ -417,3 +444,24 @@ def logs_response(decoded: Decoded, total: int, encoding: Encoding) -> bytes:
 
 def metrics_response(encoding: Encoding) -> bytes:
     return _encode(ExportMetricsServiceResponse(), encoding)
+
+
+OTLP_PATHS = ("/v1/traces", "/v1/logs", "/v1/metrics")
+_GRPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 413: 8, 415: 3, 422: 3, 429: 8, 503: 14}
+
+
+def wants_status_body(method: str, path: str, content_type: str | None) -> bool:
+    """An OTLP export sent as protobuf, whose error answers are a protobuf `google.rpc.Status`."""
+    if method != "POST" or path.rstrip("/") not in OTLP_PATHS:
+        return False
+    try:
+        return encoding_of(content_type) == "protobuf"
+    except UnsupportedEncoding:
+        return False
+
+
+def status_body(http_status: int, message: str) -> bytes:
+    """The protobuf `google.rpc.Status` that OTLP/HTTP answers errors with (the gRPC code nearest the status)."""
+    from google.rpc.status_pb2 import Status
+
+    return Status(code=_GRPC_CODES.get(http_status, 13), message=message).SerializeToString()

@@ -39,7 +39,7 @@ class SpanWriter:
         *,
         consumers: Iterable[SpanConsumer] = (),
         max_queued_spans: int = 100_000,
-        batch_spans: int = 5_000,
+        batch_spans: int = 2_048,  # per transaction: on SQLite, dataset writes wait at most one of these
         retention: timedelta | None = timedelta(days=30),
         cleanup_interval: float = 3600.0,
     ) -> None:

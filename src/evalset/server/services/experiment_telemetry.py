@@ -48,7 +48,7 @@ log = logging.getLogger("evalset.telemetry")
 
 class StoredSpans(Protocol):
     """The stored (ended) spans of one trace of a project with one of `span_ids`, or whose parent is one of
-    `parent_ids`; only those of this `name` and `status` when given."""
+    `parent_ids`; only those of this `name` when given, failed ones only with `failed_only`."""
 
     def __call__(
         self,
@@ -59,7 +59,7 @@ class StoredSpans(Protocol):
         span_ids: Collection[str] = (),
         parent_ids: Collection[str] = (),
         name: str | None = None,
-        status: str | None = None,
+        failed_only: bool = False,
     ) -> Sequence[SpanRecord]: ...
 
 
@@ -71,7 +71,7 @@ def stored_spans(
     span_ids: Collection[str] = (),
     parent_ids: Collection[str] = (),
     name: str | None = None,
-    status: str | None = None,
+    failed_only: bool = False,
 ) -> Sequence[SpanRecord]:
     """`StoredSpans` over the receiver's span store (ended spans only: a pending record has no result)."""
     with db.read() as conn:
@@ -82,7 +82,7 @@ def stored_spans(
             span_ids=span_ids,
             parent_ids=parent_ids,
             name=name,
-            status=status,
+            failed_only=failed_only,
         )
 
 
@@ -152,7 +152,7 @@ class ExperimentTelemetry:
         found: dict[tuple[str, str], SpanRecord] = {(s.trace_id, s.span_id): s for s in failed_evaluators}
         for trace_id, case_ids in _by_trace(wanted).items():
             failed = self.stored_spans(
-                db, project_id, trace_id, parent_ids=case_ids, name=EVALUATOR_SPAN, status="error"
+                db, project_id, trace_id, parent_ids=case_ids, name=EVALUATOR_SPAN, failed_only=True
             )
             for span in failed:
                 if is_evaluator_span(span) and not span.pending:

@@ -9,14 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from evalset.server.domain import proposals
 from evalset.server.domain.auth import Principal
 from evalset.server.domain.proposals import PathError, Proposal
 from evalset.server.domain.spans import SpanRecord
-from evalset.server.domain.traces import TraceSearch, TraceSummary, is_span_id, is_trace_id, parse_search, to_ns
+from evalset.server.domain.traces import (
+    TraceSearch,
+    TraceSummary,
+    from_ns,
+    is_span_id,
+    is_trace_id,
+    parse_search,
+    to_ns,
+)
 from evalset.server.errors import InvalidInput, SpanNotFound, TraceNotFound, Violation
 from evalset.server.services._common import retry_on_contention, utcnow
 from evalset.server.services.cases import insert_new_cases
@@ -30,6 +38,7 @@ __all__ = [
     "list_traces",
     "get_trace",
     "get_span",
+    "trace_exists",
     "propose_from_span",
     "SpanRef",
     "create_cases_from_spans",
@@ -53,6 +62,9 @@ class TracePage:
 
     traces: list[TraceSummary]
     next_cursor: str | None
+    searched_to: datetime | None = None
+    """For a search that stopped at its window before filling the page: the start time of the oldest trace
+    it looked at (the next cursor searches on from there)."""
 
 
 def _parse_cursor(cursor: str | None) -> tuple[int, str] | None:
@@ -76,12 +88,16 @@ def list_traces(
     TraceSearch or a search box's text (see domain.traces.parse_search: span name, service, attribute)."""
     wanted = parse_search(search) if isinstance(search, str) else search
     before = _parse_cursor(cursor)
+    limit = max(1, min(limit, 500))
     with db.read() as conn:
-        found, more = store.list_traces(
-            conn, project_id=principal.project_id, search=wanted, before=before, limit=max(1, min(limit, 500))
+        found, resume = store.list_traces(
+            conn, project_id=principal.project_id, search=wanted, before=before, limit=limit
         )
-    last = found[-1] if found and more else None
-    return TracePage(traces=found, next_cursor=f"{to_ns(last.start_time)}-{last.trace_id}" if last else None)
+    cursor_out = None if resume is None else f"{resume[0]}-{resume[1]}"
+    stopped = resume is not None and len(found) < limit
+    return TracePage(
+        traces=found, next_cursor=cursor_out, searched_to=from_ns(resume[0]) if stopped and resume else None
+    )
 
 
 def get_trace(db: Database, principal: Principal, trace_id: str) -> list[SpanRecord]:
@@ -95,6 +111,15 @@ def get_trace(db: Database, principal: Principal, trace_id: str) -> list[SpanRec
     if not found:
         raise TraceNotFound()
     return found
+
+
+def trace_exists(db: Database, principal: Principal, trace_id: str) -> bool:
+    """Whether the principal's project still holds this trace (a case page links to it while it does)."""
+    trace_id = trace_id.lower()
+    if not is_trace_id(trace_id):
+        return False
+    with db.read() as conn:
+        return store.trace_exists(conn, project_id=principal.project_id, trace_id=trace_id)
 
 
 def get_span(db: Database, principal: Principal, trace_id: str, span_id: str) -> SpanRecord:

@@ -15,7 +15,7 @@ from evalset.server.domain.spans import SpanEvent, SpanRecord
 from evalset.server.domain.traces import ZERO_SPAN_ID, TraceSearch, TraceSummary, from_ns, to_ns
 from evalset.server.storage._util import chunks, records
 from evalset.server.storage.engine import bulk_insert, greatest, json_field_text, least, upsert
-from evalset.server.storage.tables import pending_spans, spans, traces
+from evalset.server.storage.tables import FAILED, pending_spans, spans, traces
 
 __all__ = [
     "insert_spans",
@@ -104,10 +104,16 @@ def insert_spans(conn: Connection, *, project_id: str, records: Sequence[SpanRec
     if waiting:
         for key in _stored_span_keys(conn, project_id, list(waiting)):
             del waiting[key]
-    if ended:
-        rows = [span_to_row(r) for r in ended.values()]
+    span_rows = [span_to_row(r) for r in ended.values()]
+    if span_rows:
         bulk_insert(
-            conn, spans, rows, columns=_SPAN_FIELDS, constants={"project_id": project_id}, ignore_conflicts=True
+            conn,
+            spans,
+            span_rows,
+            columns=_SPAN_FIELDS,
+            constants={"project_id": project_id},
+            ignore_conflicts=True,
+            multi_values=True,
         )
         if _has_pending(conn, project_id):
             for part in chunks(list(ended)):
@@ -117,17 +123,22 @@ def insert_spans(conn: Connection, *, project_id: str, records: Sequence[SpanRec
                         tuple_(pending_spans.c.trace_id, pending_spans.c.real_span_id).in_(list(part)),
                     )
                 )
-    if waiting:
-        rows = [_pending_row(r) for r in waiting.values()]
+    pending_rows = [_pending_row(r) for r in waiting.values()]
+    if pending_rows:
         bulk_insert(
             conn,
             pending_spans,
-            rows,
+            pending_rows,
             columns=_PENDING_FIELDS,
             constants={"project_id": project_id},
             ignore_conflicts=True,
         )
-    _upsert_traces(conn, project_id, [*ended.values(), *waiting.values()])
+    summaries = [(row, row["parent_span_id"] is None, row["status"] == "error") for row in span_rows] + [
+        (row, _real_parent(record) is None, False) for row, record in zip(pending_rows, waiting.values(), strict=True)
+    ]
+    rows = _trace_rows(project_id, summaries)
+    if rows:
+        conn.execute(_trace_upsert(conn), rows)
 
 
 def _has_pending(conn: Connection, project_id: str) -> bool:
@@ -147,43 +158,50 @@ def _stored_span_keys(conn: Connection, project_id: str, keys: list[tuple[str, s
     return found
 
 
-def _trace_rows(project_id: str, records: Iterable[SpanRecord]) -> list[dict[str, Any]]:
+def _trace_rows(project_id: str, summaries: Iterable[tuple[dict[str, Any], bool, bool]]) -> list[dict[str, Any]]:
+    """Per trace of the batch: its start, end, name and service (the root's, else the earliest span's) and
+    whether a span failed, from (span or pending row, is it the root, did it fail)."""
     by_trace: dict[str, dict[str, Any]] = {}
-    for record in records:
-        start = to_ns(record.start_time)
-        end = start if record.end_time is None else to_ns(record.end_time)
-        rooted = _real_parent(record) is None
-        row = by_trace.get(record.trace_id)
+    for span, rooted, failed in summaries:
+        start, end = span["start_ns"], span.get("end_ns", span["start_ns"])
+        row = by_trace.get(span["trace_id"])
         if row is None:
-            by_trace[record.trace_id] = {
+            by_trace[span["trace_id"]] = {
                 "project_id": project_id,
-                "trace_id": record.trace_id,
+                "trace_id": span["trace_id"],
                 "start_ns": start,
                 "end_ns": end,
-                "name": _cut(record.name, NAME_CHARS),
-                "service_name": _cut(record.service_name, SHORT_CHARS),
+                "name": span["name"],
+                "service_name": span["service_name"],
                 "rooted": rooted,
-                "has_error": record.status == "error",
+                "has_error": failed,
             }
             continue
         if not row["rooted"] and (rooted or start < row["start_ns"]):
-            row.update(name=_cut(record.name, NAME_CHARS), service_name=_cut(record.service_name, SHORT_CHARS))
-            row["rooted"] = rooted
+            row.update(name=span["name"], service_name=span["service_name"], rooted=rooted)
         row["start_ns"] = min(row["start_ns"], start)
         row["end_ns"] = max(row["end_ns"], end)
-        row["has_error"] = row["has_error"] or record.status == "error"
+        row["has_error"] = row["has_error"] or failed
     return [by_trace[trace_id] for trace_id in sorted(by_trace)]  # one lock order: no deadlock between servers
 
 
-def _upsert_traces(conn: Connection, project_id: str, records: Iterable[SpanRecord]) -> None:
-    """Merge the batch into the traces' summaries. Idempotent: a batch sent twice changes nothing more."""
-    rows = _trace_rows(project_id, records)
-    if not rows:
-        return
+_trace_upserts: dict[str, Any] = {}
+
+
+def _trace_upsert(conn: Connection) -> Any:
+    """Merging a batch into the traces' summaries, idempotently (a batch sent twice changes nothing more);
+    the statement is built once per dialect (building it costs more than a batch's rows)."""
+    built = _trace_upserts.get(conn.dialect.name)
+    if built is None:
+        built = _trace_upserts[conn.dialect.name] = _build_trace_upsert(conn)
+    return built
+
+
+def _build_trace_upsert(conn: Connection) -> Any:
     statement = upsert(conn, traces)
     new, old = statement.excluded, traces.c
     takes_new = and_(old.rooted == false(), or_(new.rooted == true(), new.start_ns < old.start_ns))
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=[traces.c.project_id, traces.c.trace_id],
         set_={
             "start_ns": least(conn, old.start_ns, new.start_ns),
@@ -194,7 +212,6 @@ def _upsert_traces(conn: Connection, project_id: str, records: Iterable[SpanReco
             "has_error": or_(old.has_error, new.has_error),
         },
     )
-    conn.execute(statement, rows)
 
 
 # --- reads --------------------------------------------------------------------------------------
@@ -298,6 +315,11 @@ def _span_conditions(conn: Connection, table: Any, search: TraceSearch) -> list[
     return conditions
 
 
+SEARCH_WINDOW = 10_000
+"""How many traces one search request looks through (newest first) before it answers with what it found
+and a cursor to look further: a rare match in a project of millions of traces costs pages, not minutes."""
+
+
 def list_traces(
     conn: Connection,
     *,
@@ -305,28 +327,39 @@ def list_traces(
     search: TraceSearch | None = None,
     before: tuple[int, str] | None = None,
     limit: int = 50,
-) -> tuple[list[TraceSummary], bool]:
-    """Traces newest first (by start), `limit` of them from the keyset position `before` (start_ns,
-    trace_id) on, and whether more follow. With a search, only traces having a matching span (a running
-    one included): the scan walks the traces newest first and checks each trace's spans by index."""
-    query = select(traces).where(traces.c.project_id == project_id)
+    window: int = SEARCH_WINDOW,
+) -> tuple[list[TraceSummary], tuple[int, str] | None]:
+    """Traces newest first (by start), up to `limit` of them from the keyset position `before` (start_ns,
+    trace_id, exclusive) on, and the position to continue from (None at the end).
+
+    With a search, only traces with a matching span (a running one included). The search walks the traces
+    newest first and checks each trace's spans through the trace index, looking through at most `window`
+    traces per call: then the page may be short, and the position returned continues the search."""
+    where = [traces.c.project_id == project_id]
     if before is not None:
-        query = query.where(tuple_(traces.c.start_ns, traces.c.trace_id) < tuple_(*before))
+        where.append(tuple_(traces.c.start_ns, traces.c.trace_id) < tuple_(*before))
+    newest_first = (traces.c.start_ns.desc(), traces.c.trace_id.desc())
+    bound = None
+    query = select(traces).where(*where)
     if search is not None and not search.empty:
-        match = []
-        for table in (spans, pending_spans):
-            conditions = _span_conditions(conn, table, search)
-            match.append(
-                exists().where(
-                    table.c.project_id == traces.c.project_id, table.c.trace_id == traces.c.trace_id, *conditions
-                )
-            )
-        query = query.where(or_(*match))
-    query = query.order_by(traces.c.start_ns.desc(), traces.c.trace_id.desc()).limit(limit + 1)
-    rows = list(records(conn.execute(query)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return _summaries(conn, project_id, rows), more
+        edge = select(traces.c.start_ns, traces.c.trace_id).where(*where).order_by(*newest_first).offset(window - 1)
+        bound = conn.execute(edge.limit(1)).first()
+        if bound is not None:
+            query = query.where(tuple_(traces.c.start_ns, traces.c.trace_id) >= tuple_(*bound))
+        query = query.where(or_(*(_matches(conn, table, search) for table in (spans, pending_spans))))
+    rows = list(records(conn.execute(query.order_by(*newest_first).limit(limit + 1))))
+    if len(rows) > limit:
+        rows = rows[:limit]
+        resume: tuple[int, str] | None = (rows[-1]["start_ns"], rows[-1]["trace_id"])
+    else:
+        resume = None if bound is None else (bound[0], bound[1])
+    return _summaries(conn, project_id, rows), resume
+
+
+def _matches(conn: Connection, table: Any, search: TraceSearch) -> Any:
+    """A trace has a span of `table` meeting the search (looked up through the trace's own spans)."""
+    conditions = _span_conditions(conn, table, search)
+    return exists().where(table.c.project_id == traces.c.project_id, table.c.trace_id == traces.c.trace_id, *conditions)
 
 
 def _counts(conn: Connection, table: Any, project_id: str, trace_ids: list[str]) -> dict[str, int]:
@@ -388,14 +421,15 @@ def find_spans(
     span_ids: Iterable[str] = (),
     parent_ids: Iterable[str] = (),
     name: str | None = None,
-    status: str | None = None,
+    failed_only: bool = False,
 ) -> list[SpanRecord]:
-    """Ended spans of one trace with one of `span_ids` or whose parent is one of `parent_ids`, and this
-    `name` and `status` if given (the experiments decoder reads case spans and their failed evaluators back)."""
+    """Ended spans of one trace with one of `span_ids` or whose parent is one of `parent_ids`, of this `name`
+    if given, failed ones only with `failed_only` (found through the index of failed spans by parent: the
+    experiments decoder reads case spans, and their failed evaluators, back this way)."""
     found: dict[str, SpanRecord] = {}
     where = [spans.c.project_id == project_id, spans.c.trace_id == trace_id]
     where += [spans.c.name == name] if name is not None else []
-    where += [spans.c.status == status] if status is not None else []
+    where += [FAILED] if failed_only else []
     for column, wanted in ((spans.c.span_id, list(span_ids)), (spans.c.parent_span_id, list(parent_ids))):
         for part in chunks(wanted):
             query = select(*(spans.c[f] for f in _SPAN_FIELDS)).where(*where, column.in_(part))

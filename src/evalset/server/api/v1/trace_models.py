@@ -21,10 +21,6 @@ __all__ = [
     "OTLP_BODY_DOC",
 ]
 
-HexTraceId = Field(pattern=r"^[0-9a-fA-F]{32}$", description="32 hex digits.")
-HexSpanId = Field(pattern=r"^[0-9a-fA-F]{16}$", description="16 hex digits.")
-Mapping = Literal["auto", "attributes", "none"] | str
-
 
 class ProjectInfo(BaseModel):
     project_name: str
@@ -74,6 +70,10 @@ class TraceSummaryRead(BaseModel):
 class TracePageRead(BaseModel):
     traces: list[TraceSummaryRead]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+    searched_to: datetime | None = Field(
+        description="A search looks through 10,000 traces per request: when it stopped there before filling "
+        "the page, the start of the oldest trace it looked at (next_cursor searches on). Null otherwise."
+    )
 
 
 class SpanRefBody(TypedDict):

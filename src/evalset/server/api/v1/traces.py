@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from anyio import to_thread
+from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Query, Request, Response
 
 from evalset.server.api.deps import DB, AnyKey, Caller, Reader, TraceWriter, Writer, json_body, json_response
@@ -28,6 +28,15 @@ router = APIRouter(tags=["traces"])
 FROM_SPAN, FROM_SPAN_DOC = json_body(FROM_SPAN_BODY)
 OTLP_ERRORS = trace_errors(400, 401, 403, 413, 415, 503)
 RETRY_AFTER = 2
+DECODERS = 4
+"""Worker threads decoding exports at once: the rest of the thread pool stays free for the dataset API."""
+
+
+def _decoders(request: Request) -> CapacityLimiter:
+    limiter = getattr(request.app.state, "otlp_decoders", None)
+    if limiter is None:  # made inside the event loop, on the first export
+        limiter = request.app.state.otlp_decoders = CapacityLimiter(DECODERS)
+    return limiter
 
 
 def _decode_request(request: Request, body: bytes) -> tuple[bytes, decode.Encoding]:
@@ -68,7 +77,9 @@ async def export_traces(request: Request, caller: TraceWriter) -> Response:
     """OTLP/HTTP trace export (key with project:write_traces, `Bearer <key>` or the bare key). The spans are
     queued and written within moments; a full queue answers 503 with Retry-After."""
     body = await request.body()
-    content, media = await to_thread.run_sync(_otlp, request, caller, body, decode.decode_traces)
+    content, media = await to_thread.run_sync(
+        _otlp, request, caller, body, decode.decode_traces, limiter=_decoders(request)
+    )
     return Response(content, media_type=media)
 
 
@@ -77,7 +88,9 @@ async def export_logs(request: Request, caller: TraceWriter) -> Response:
     """OTLP/HTTP log export: each log record is stored as a zero-length span (`logfire.span_type` "log") in
     its trace, under the span it was logged in."""
     body = await request.body()
-    content, media = await to_thread.run_sync(_otlp, request, caller, body, decode.decode_logs)
+    content, media = await to_thread.run_sync(
+        _otlp, request, caller, body, decode.decode_logs, limiter=_decoders(request)
+    )
     return Response(content, media_type=media)
 
 
@@ -95,7 +108,7 @@ def _metrics(request: Request, caller: Caller, body: bytes) -> tuple[bytes, str]
 async def export_metrics(request: Request, caller: TraceWriter) -> Response:
     """OTLP/HTTP metrics export: acknowledged and not stored (the logfire SDK sends metrics by default)."""
     body = await request.body()
-    content, media = await to_thread.run_sync(_metrics, request, caller, body)
+    content, media = await to_thread.run_sync(_metrics, request, caller, body, limiter=_decoders(request))
     return Response(content, media_type=media)
 
 
@@ -120,7 +133,7 @@ def list_traces(
     """Recent traces of the key's project, newest first, with a search over their spans."""
     page = traces.list_traces(db, caller.principal(), search=q, cursor=cursor, limit=limit)
     rows = [{**vars(t), "duration_ms": t.duration_ms} for t in page.traces]
-    return json_response({"traces": rows, "next_cursor": page.next_cursor})
+    return json_response({"traces": rows, "next_cursor": page.next_cursor, "searched_to": page.searched_to})
 
 
 @router.get("/traces/{trace_id}/", response_model=list[SpanRead], responses=trace_errors(401, 403, 404))

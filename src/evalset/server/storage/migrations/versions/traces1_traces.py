@@ -48,10 +48,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_spans")),
         sa.UniqueConstraint("project_id", "trace_id", "span_id", name=op.f("uq_spans_project_id_trace_id_span_id")),
     )
-    op.create_index(
-        op.f("ix_spans_project_id_service_name_start_ns"), "spans", ["project_id", "service_name", "start_ns"]
-    )
-    op.create_index(op.f("ix_spans_project_id_name_start_ns"), "spans", ["project_id", "name", "start_ns"])
     op.create_table(
         "pending_spans",
         sa.Column("project_id", _ID, nullable=False),
