@@ -96,14 +96,15 @@ def run_locally(
     return asyncio.run(local.evaluate(task, progress=False, repeat=repeat, name=name, metadata={"model": "v1"}))
 
 
-def close(left: Any, right: Any) -> bool:
-    """Equal, floats within 1e-9 (a sum in another order can differ in the last bit), nested in dicts and lists."""
+def close(left: Any, right: Any, tolerance: float = 1e-9) -> bool:
+    """Equal, floats within `tolerance` (a sum in another order can differ in the last bit), nested in dicts
+    and lists."""
     if isinstance(left, dict) and isinstance(right, dict):
-        return left.keys() == right.keys() and all(close(left[k], right[k]) for k in left)
+        return left.keys() == right.keys() and all(close(left[k], right[k], tolerance) for k in left)
     if isinstance(left, list) and isinstance(right, list):
-        return len(left) == len(right) and all(close(a, b) for a, b in zip(left, right, strict=True))
+        return len(left) == len(right) and all(close(a, b, tolerance) for a, b in zip(left, right, strict=True))
     if isinstance(left, float) or isinstance(right, float):
-        return isinstance(left, (int, float)) and isinstance(right, (int, float)) and abs(left - right) <= 1e-9
+        return isinstance(left, (int, float)) and isinstance(right, (int, float)) and abs(left - right) <= tolerance
     return left == right
 
 
@@ -120,20 +121,32 @@ def expected_results(report: EvaluationReport[Any, Any, Any]) -> dict[str, dict[
     return {item["name"]: item for item in [*data["cases"], *data["failures"]]}
 
 
+def _otel_id(value: str | None) -> str | None:
+    """As stored: pydantic-evals writes zeros when no tracer is configured."""
+    return None if not value or set(value) == {"0"} else value
+
+
 def assert_stored_matches_report(
-    experiment: dict[str, Any], cases: list[dict[str, Any]], report: EvaluationReport[Any, Any, Any]
+    experiment: dict[str, Any],
+    cases: list[dict[str, Any]],
+    report: EvaluationReport[Any, Any, Any],
+    *,
+    duration_tolerance: float = 0.0,
 ) -> None:
-    """The stored experiment and its case results, value by value against pydantic-evals' own report."""
+    """The stored experiment and its case results, value by value against pydantic-evals' own report.
+
+    `duration_tolerance`: how far a total duration may be off (from spans, it is known to the microsecond)."""
     import pytest
 
     data = report_json(report)
     assert experiment["name"] == report.name
+    assert (experiment["trace_id"], experiment["span_id"]) == (_otel_id(report.trace_id), _otel_id(report.span_id))
     assert experiment["metadata"] == report.experiment_metadata
     assert experiment["analyses"] == data["analyses"]
     assert experiment["report_evaluator_failures"] == data["report_evaluator_failures"]
     averages = report.averages()
     assert averages is not None
-    assert close(experiment["averages"], averages.model_dump())
+    assert close(experiment["averages"], averages.model_dump(), max(duration_tolerance, 1e-9))
     assert experiment["assertion_pass_rate"] == pytest.approx(averages.assertions)
     assert experiment["case_count"] == len(report.cases) + len(report.failures)
     assert experiment["error_count"] == len(report.failures)
@@ -144,6 +157,7 @@ def assert_stored_matches_report(
         item = wanted[case["name"]]
         for field in ("inputs", "expected_output", "metadata", "source_case_name"):
             assert case[field] == item[field], (case["name"], field)
+        assert (case["trace_id"], case["span_id"]) == (_otel_id(item["trace_id"]), _otel_id(item["span_id"]))
         if "error_message" in item:
             error = case["task_error"]
             assert case["status"] == "error" and case["output"] is None
@@ -152,5 +166,6 @@ def assert_stored_matches_report(
             continue
         for field in ("output", "metrics", "attributes", "assertions", "scores", "labels", "evaluator_failures"):
             assert case[field] == item[field], (case["name"], field)
-        assert (case["task_duration"], case["total_duration"]) == (item["task_duration"], item["total_duration"])
+        assert case["task_duration"] == item["task_duration"]
+        assert abs(case["total_duration"] - item["total_duration"]) <= duration_tolerance, case["name"]
         assert case["task_error"] is None

@@ -110,7 +110,9 @@ def _document_json_bodies(app: FastAPI) -> None:
 def builtin_span_consumers(settings: Settings) -> list[SpanConsumer]:
     """The consumers every server runs on each committed batch of spans (the experiments decoder, ...).
     Add a built-in consumer here; tests and embedders pass more to `create_app(span_consumers=...)`."""
-    return []
+    from evalset.server.services.experiment_telemetry import record_experiments
+
+    return [record_experiments]
 
 
 def create_span_writer(settings: Settings, database: Database, consumers: Sequence[SpanConsumer]) -> Any:

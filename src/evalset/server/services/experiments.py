@@ -200,7 +200,26 @@ def _relink(conn: Conn, experiment_id: str, state: list[dict[str, Any]] | None) 
     store.set_links(conn, rows=changed)
 
 
+def _running_counts(conn: Conn, experiment_id: str, row: Mapping[str, Any], facts: ExperimentFacts) -> dict[str, Any]:
+    """A running experiment's summary between full ones: its result counts by status, now; the rest (averages,
+    evaluator failures, counts of cases and repeats) as of the last full summary, or as told."""
+    counts = store.status_counts(conn, experiment_id=experiment_id)
+    return {
+        "case_count": sum(counts.values()),
+        **{f"{status}_count": counts.get(status, 0) for status in ("passed", "failed", "error")},
+        "repeat": facts.repeat or row["repeat"],
+        "n_cases": facts.n_cases or row["n_cases"],
+    }
+
+
 def _summary(conn: Conn, experiment_id: str, row: Mapping[str, Any], facts: ExperimentFacts) -> dict[str, Any]:
+    """The experiment's summary from all its results. While it runs (spans arriving batch by batch), the full
+    summary is computed when the number of results reaches a power of two, counts alone in between: a run's
+    batches then cost time in proportion to its results, not to their square. Complete: always in full."""
+    if row["status"] != "complete":
+        running = _running_counts(conn, experiment_id, row, facts)
+        if running["case_count"].bit_length() == (row["case_count"] or 0).bit_length():
+            return running
     stats = store.results(conn, experiment_id=experiment_id, fields=_STAT_FIELDS)
     runs_per_case: dict[str, int] = {}
     for result in stats:
@@ -230,6 +249,17 @@ def _moment(
     return None, None
 
 
+def _unsaid_only(facts: ExperimentFacts, existing: Mapping[str, Any]) -> ExperimentFacts:
+    """Telemetry about an uploaded experiment: only what the upload left unsaid (its task, counts, times;
+    the dataset moment if it had none). Its spans never replace the report's results or what it said."""
+    unsaid = {field: getattr(facts, field) for field in _FACT_FIELDS if existing[field] is None}
+    if existing["dataset_as_of"] is None:
+        unsaid.update(dataset_as_of=facts.dataset_as_of, as_of_source=facts.as_of_source)
+    if existing["dataset_name"] is None:
+        unsaid["dataset_name"] = facts.dataset_name
+    return ExperimentFacts(trace_id=facts.trace_id, span_id=facts.span_id, **unsaid)
+
+
 @retry_on_contention
 def record(
     db: Database,
@@ -243,7 +273,9 @@ def record(
     """Create or update an experiment with what `facts` say and upsert `results` (complete case results,
     by name); returns the experiment's detail and whether it was created. All or nothing.
 
-    With trace and span ids, the experiment is the one with those ids in the project, created if new.
+    With trace and span ids, the experiment is the one with those ids in the project, created if new. An
+    upload makes it an uploaded experiment (`source="upload"`), whose results and facts telemetry about the
+    same run no longer replaces: its spans only add what the upload left unsaid.
     `facts.dataset` must name a hosted dataset; otherwise `dataset_name` links one if it exists. With
     `as_of_source='upload'` and no `dataset_as_of`, the experiment is pinned to the current moment.
     """
@@ -254,6 +286,8 @@ def record(
             existing = store.find_by_span(
                 conn, project_id=project_id, trace_id=facts.trace_id, span_id=facts.span_id, for_write=True
             )
+        if existing is not None and source == "telemetry" and existing["source"] == "upload":
+            facts, results = _unsaid_only(facts, existing), ()  # the uploaded report is the run's full account
         dataset = _dataset(conn, project_id, facts, existing)
         now = utcnow()  # after the dataset's lock: an upload pinned to it names a stable state
         as_of, as_of_source = _moment(facts, existing, dataset, now)
@@ -274,6 +308,8 @@ def record(
                 created_by_name=actor.name if actor else None,
             )
             store.insert_experiment(conn, row=row)
+        elif source == "upload":
+            row["source"] = "upload"  # its spans came first; the report now stands for the run
         relink = existing is not None and (
             existing["dataset_id"] != row["dataset_id"] or existing["dataset_as_of"] != row["dataset_as_of"]
         )

@@ -32,6 +32,7 @@ __all__ = [
     "find_result_by_span",
     "count_results",
     "get_result",
+    "status_counts",
 ]
 
 EXPERIMENT_FIELDS = tuple(str(column.key) for column in experiments.columns)  # str: orjson refuses quoted_name keys
@@ -218,3 +219,13 @@ def get_result(conn: Connection, *, experiment_id: str, result_id: str) -> dict[
         experiment_cases.c.experiment_id == experiment_id, experiment_cases.c.id == result_id
     )
     return first_record(conn.execute(query))
+
+
+def status_counts(conn: Connection, *, experiment_id: str) -> dict[str, int]:
+    """How many results an experiment has, by status (a count: no result's JSON is read)."""
+    query = (
+        select(experiment_cases.c.status, func.count())
+        .where(experiment_cases.c.experiment_id == experiment_id)
+        .group_by(experiment_cases.c.status)
+    )
+    return {str(status): int(count) for status, count in conn.execute(query).all()}

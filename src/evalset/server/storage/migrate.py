@@ -10,7 +10,7 @@ from evalset.server.storage.engine import Database
 
 __all__ = ["HEAD_REVISION", "migrate", "current_revision", "known_revisions"]
 
-HEAD_REVISION = "traces1"
+HEAD_REVISION = "telemetry1"
 """The newest migration; a test checks it against Alembic's own view of the scripts."""
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"

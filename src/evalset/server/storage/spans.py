@@ -15,7 +15,7 @@ from evalset.server.domain.spans import SpanEvent, SpanRecord
 from evalset.server.domain.traces import ZERO_SPAN_ID, TraceSearch, TraceSummary, from_ns, to_ns
 from evalset.server.storage._util import chunks, records
 from evalset.server.storage.engine import bulk_insert, greatest, json_field_text, least, upsert
-from evalset.server.storage.tables import pending_spans, spans, traces
+from evalset.server.storage.tables import FAILED, pending_spans, spans, traces
 
 __all__ = [
     "insert_spans",
@@ -26,6 +26,7 @@ __all__ = [
     "expire_traces",
     "project_ids_with_traces",
     "span_to_row",
+    "find_spans",
 ]
 
 NAME_CHARS = 1024
@@ -410,3 +411,28 @@ def expire_traces(conn: Connection, *, project_id: str, started_before_ns: int, 
     for table in (spans, pending_spans, traces):
         conn.execute(delete(table).where(table.c.project_id == project_id, table.c.trace_id.in_(ids)))
     return len(ids)
+
+
+def find_spans(
+    conn: Connection,
+    *,
+    project_id: str,
+    trace_id: str,
+    span_ids: Iterable[str] = (),
+    parent_ids: Iterable[str] = (),
+    name: str | None = None,
+    failed_only: bool = False,
+) -> list[SpanRecord]:
+    """Ended spans of one trace with one of `span_ids` or whose parent is one of `parent_ids`, of this `name`
+    if given, failed ones only with `failed_only` (found through the index of failed spans by parent: the
+    experiments decoder reads case spans, and their failed evaluators, back this way)."""
+    found: dict[str, SpanRecord] = {}
+    where = [spans.c.project_id == project_id, spans.c.trace_id == trace_id]
+    where += [spans.c.name == name] if name is not None else []
+    where += [FAILED] if failed_only else []
+    for column, wanted in ((spans.c.span_id, list(span_ids)), (spans.c.parent_span_id, list(parent_ids))):
+        for part in chunks(wanted):
+            query = select(*(spans.c[f] for f in _SPAN_FIELDS)).where(*where, column.in_(part))
+            for row in records(conn.execute(query)):
+                found[row["span_id"]] = _span_record(row)
+    return list(found.values())

@@ -25,6 +25,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     Uuid,
+    text,
 )
 
 from evalset.server.wire import dumps
@@ -308,6 +309,9 @@ server_settings = Table(
 # Traces received over OTLP (server/otlp). Times are integer nanoseconds since the epoch (UTC), as OTLP
 # sends them: exact, compact, cheap to sort and subtract. Ids are lower-case hex.
 # `spans` holds ended spans; a span seen twice (an exporter's retry) is stored once.
+FAILED = text("status = 'error'")
+"""The condition of the index of failed spans (a query must say it in these words to use that index)."""
+
 spans = Table(
     "spans",
     metadata,
@@ -331,6 +335,9 @@ spans = Table(
     # walks `traces` newest first and checks each trace's spans through it). Every further index would
     # cost each of the 20,000 spans a second of ingest.
     UniqueConstraint("project_id", "trace_id", "span_id"),
+    # ... but for failed spans only (few, so ingest barely notices): a span's failed children, which is how
+    # the experiments decoder finds a case's failed evaluators without reading the whole trace.
+    Index(None, "project_id", "trace_id", "parent_span_id", sqlite_where=FAILED, postgresql_where=FAILED),
 )
 
 # The `logfire` SDK's pending spans: sent when a span starts, standing for it until it ends. One row per
