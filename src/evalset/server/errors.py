@@ -24,6 +24,7 @@ Services raise these; routes never build error responses themselves.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any, ClassVar, TypedDict
 
@@ -295,7 +296,17 @@ def install_handlers(app: Any) -> None:
             exc.status_code, {"detail": detail}, headers
         )
 
+    async def database_unavailable(request: Request, exc: Exception) -> Response:
+        logging.getLogger("evalset.error").warning(
+            "%s %s: the database cannot be reached now: %s", request.method, request.url.path, exc
+        )
+        error = ServiceUnavailable("The database cannot be reached now; try again shortly.", retry_after=2)
+        return await domain_error(request, error)
+
+    from evalset.server.storage import Unavailable  # the storage layer's word for it; no SQLAlchemy here
+
     app.add_exception_handler(EvalsetError, domain_error)
+    app.add_exception_handler(Unavailable, database_unavailable)
     app.add_exception_handler(RequestValidationError, request_error)
     app.add_exception_handler(HTTPException, http_error)
     # Anything else is a bug: `evalset.server.failures.InternalErrors` answers 500 and logs it once.

@@ -4,7 +4,8 @@ error shape and examples.
 FastAPI documents what routes declare; the statuses that come from the shared plumbing (the key check,
 the body reader, the value rules, the body and target limits, contention retries) are added here, from
 what each operation is: every /v1 operation can answer 401, 403, 414 and 422 (query and path checks);
-one with a path parameter 404; one with a body 413 and 415; a write 503. 409 and 412 are declared by
+one with a path parameter 404; one with a body 413 and 415; and any 503 (a write that kept losing races,
+or a database that cannot be reached now). 409 and 412 are declared by
 the routes that give them. A test (tests/fuzz/) sends generated requests and checks every response
 against this document.
 """
@@ -34,7 +35,8 @@ _TEXT = {
     "an invalid name or schema, a value the server cannot store (NUL, lone surrogate, integer beyond 64 bits, "
     "non-finite number, nesting beyond 64 levels), or case data that breaks the dataset's schema. "
     "`errors` lists each problem with the case index and name, the field and the JSON pointer.",
-    503: "The database stayed too busy to complete the write; nothing was written. Retry after `Retry-After` seconds.",
+    503: "The database stayed too busy to complete the write, or cannot be reached now; nothing was written. "
+    "Retry after `Retry-After` seconds.",
 }
 
 ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
@@ -66,7 +68,6 @@ ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
     503: {"detail": "The database stayed too busy to complete this write; nothing was written. Retry the request."},
 }
 
-_WRITES = {"post", "put", "patch", "delete"}
 _CASE = "/v1/datasets/{ds}/cases/{case_id}/"
 _DECLARED: dict[tuple[str, str], tuple[int, ...]] = {
     ("post", "/v1/datasets/"): (409,),  # name taken
@@ -84,13 +85,11 @@ _ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
 
 
 def _statuses(path: str, method: str, operation: dict[str, Any]) -> list[int]:
-    statuses = [401, 403, 414, 422]
+    statuses = [401, 403, 414, 422, 503]
     if "{" in path:
         statuses.append(404)
     if "requestBody" in operation:
         statuses += [413, 415]
-    if method in _WRITES:
-        statuses.append(503)
     return statuses + list(_DECLARED.get((method, path), ()))
 
 

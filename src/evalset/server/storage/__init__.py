@@ -4,7 +4,7 @@ Services open a transaction with `Database.read()` / `Database.write()` and pass
 to the keyword-only functions of the modules here (`datasets`, `cases`, `history`, `keys`).
 """
 
-from evalset.server.storage.engine import Conn, Contention, Database
+from evalset.server.storage.engine import Conn, Contention, Database, Unavailable
 from evalset.server.storage.migrate import migrate
 
-__all__ = ["Conn", "Contention", "Database", "migrate"]
+__all__ = ["Conn", "Contention", "Database", "Unavailable", "migrate"]

@@ -37,6 +37,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.sqlite import dialect as _sqlite_dialect_class
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.sql.elements import ColumnElement
 
 from evalset.server.storage.tables import JSONText, UTCDateTime
@@ -46,6 +47,7 @@ __all__ = [
     "Database",
     "Conn",
     "Contention",
+    "Unavailable",
     "normalize_url",
     "bulk_insert",
     "json_row",
@@ -89,6 +91,39 @@ class Contention(Exception):
     and running the whole transaction again is safe. The database's own words are the message."""
 
 
+class Unavailable(Exception):
+    """The database cannot serve now: it refused a connection (down, restarting, out of connection slots)
+    or dropped one mid-transaction (the database rolls that transaction back, unless the connection was lost
+    during the commit itself). Asking again later is the answer; the message is the database's own words."""
+
+
+_UNAVAILABLE_SQLSTATES = frozenset(
+    {
+        "53300",  # too_many_connections (max_connections, or a role's CONNECTION LIMIT)
+        "57P01",  # admin_shutdown
+        "57P02",  # crash_shutdown
+        "57P03",  # cannot_connect_now (starting up, recovering)
+    }
+)
+
+
+def _is_unavailable(error: Exception) -> bool:
+    """A connection that could not be made or was lost (not a statement the database refused)."""
+    if isinstance(error, SQLAlchemyTimeoutError):  # every pooled connection busy for pool_timeout seconds
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    return sqlstate in _UNAVAILABLE_SQLSTATES or (sqlstate is not None and sqlstate.startswith("08"))
+
+
+def _unavailable(error: Exception) -> Unavailable:
+    orig = getattr(error, "orig", None) or error
+    return Unavailable((str(orig).strip().splitlines() or [type(orig).__name__])[0])
+
+
 _CONTENDED_SQLSTATES = frozenset(
     {
         "40001",  # serialization_failure
@@ -128,8 +163,13 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Conn]:
         """A read-only transaction (a consistent snapshot for the statements inside it)."""
-        with self.engine.connect() as conn, conn.begin():
-            yield conn
+        try:
+            with self._connect() as conn, conn.begin():
+                yield conn
+        except (DBAPIError, SQLAlchemyTimeoutError) as error:
+            if _is_unavailable(error):
+                raise _unavailable(error) from error
+            raise
 
     @contextmanager
     def write(self) -> Iterator[Conn]:
@@ -139,12 +179,21 @@ class Database:
         services run such a use case again (services._common.retry_on_contention).
         """
         try:
-            with self.engine.connect().execution_options(evalset_write=True) as conn, conn.begin():
+            with self._connect().execution_options(evalset_write=True) as conn, conn.begin():
                 yield conn
-        except DBAPIError as error:
-            if _is_contention(error):
+        except (DBAPIError, SQLAlchemyTimeoutError) as error:
+            if isinstance(error, DBAPIError) and _is_contention(error):
                 raise Contention(str(error.orig).splitlines()[0]) from error
+            if _is_unavailable(error):
+                raise _unavailable(error) from error
             raise
+
+    def _connect(self) -> Conn:
+        """A pooled connection; a database that refuses one (down, starting, out of slots) is Unavailable."""
+        try:
+            return self.engine.connect()
+        except (DBAPIError, SQLAlchemyTimeoutError) as error:
+            raise _unavailable(error) from error
 
     def wrote_many(self, rows: int) -> None:
         """A committed transaction wrote `rows` case rows: from ANALYZE_AFTER_ROWS on, refresh PostgreSQL's
