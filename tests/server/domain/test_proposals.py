@@ -35,6 +35,10 @@ def test_pydantic_evals_case_span() -> None:
     assert (p.rule, p.inputs, p.expected_output, p.metadata) == ("pydantic-evals case", {"q": 1}, "e", {"m": 1})
     without_expected = propose(span({"case_name": "c", "inputs": 1, "expected_output": None, "output": "o"}))
     assert without_expected.expected_output == "o" and without_expected.sources["expected_output"] == "$.output"
+    assert p.name == "c"  # the case's name is proposed too
+    repeated = {"case_name": "c [2/3]", "logfire.experiment.source_case_name": "c", "inputs": 1}
+    assert propose(span(repeated)).name == "c"  # a repeat proposes the dataset case's name
+    assert propose(span({"input.value": "x"})).name is None
 
 
 def test_pydantic_ai_agent_run_and_gen_ai() -> None:

@@ -58,6 +58,28 @@ def test_values_the_form_would_change_or_drop_go_to_the_json_editors(case: dict[
     assert not fits_form(DATASET, case)
 
 
+PYDANTIC_OPTIONAL = {  # what pydantic emits for `question: str` and `context: str | None = None`, via $defs
+    "$defs": {
+        "Question": {
+            "type": "object",
+            "properties": {
+                "question": {"type": "string"},
+                "context": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None},
+            },
+            "required": ["question"],
+        }
+    },
+    "$ref": "#/$defs/Question",
+}
+
+
+def test_an_optional_property_holding_null_fits_the_form() -> None:
+    dataset = {"input_schema": PYDANTIC_OPTIONAL, "output_schema": None, "metadata_schema": None}
+    assert fits_form(dataset, {"inputs": {"question": "Q", "context": None}})
+    assert fits_form(dataset, {"inputs": {"question": "Q", "context": "some text"}})
+    assert not fits_form(dataset, {"inputs": {"question": None, "context": None}})  # required: not the same
+
+
 def test_without_schemas_everything_fits_the_json_editors() -> None:
     assert fits_form({}, {"inputs": "text", "expected_output": [1, {"a": None}], "metadata": {"k": True}})
 

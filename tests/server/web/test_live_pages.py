@@ -116,6 +116,9 @@ def test_live_view_then_add_a_span_to_a_dataset_fixing_a_field_error(page, live_
     with live_server.client(key) as client:
         assert client.get("/v1/datasets/qa/cases/").json() == []
     page.get_by_label("Count").fill("4")
+    page.get_by_label("Count").press("Tab")  # a changed field asks the server to check the form, before saving
+    expect(page.locator('[data-error-for="inputs/count"]')).to_be_empty()
+    expect(page.get_by_label("Count")).not_to_have_attribute("aria-invalid", "true")
     page.get_by_label("Case name").fill("capital of France")
     page.get_by_label("Tags").fill("from-production")
     page.get_by_role("button", name="Save case to qa").click()

@@ -51,6 +51,8 @@ class Proposal:
     rule: str
     sources: Mapping[str, str] = field(default_factory=dict)
     """Per field, a readable origin: a JSON path into the attributes, or a phrase ("function arguments")."""
+    name: str | None = None
+    """A case name the span suggests (a pydantic-evals case span's `case_name`); the web form starts with it."""
 
     def value(self, name: Field) -> Any:
         return getattr(self, name)
@@ -103,6 +105,7 @@ def propose(span: SpanRecord) -> Proposal:
             metadata=a.get("metadata"),
             rule="pydantic-evals case",
             sources={"inputs": "$.inputs", "expected_output": expected_from or "", "metadata": "$.metadata"},
+            name=str(a.get("logfire.experiment.source_case_name") or a["case_name"]),
         )
     if "final_result" in a:
         inputs, inputs_from = _first(a, "gen_ai.input.messages", "pydantic_ai.all_messages", "all_messages_events")

@@ -27,7 +27,7 @@ from typing import Any
 
 from evalset.server.errors import Violation, json_pointer
 
-__all__ = ["Field", "CaseForm", "DATA_FIELDS", "build_form", "read_form", "apply_action", "slot_for"]
+__all__ = ["Field", "CaseForm", "DATA_FIELDS", "build_form", "read_form", "apply_action", "slot_for", "resolve_node"]
 
 DATA_FIELDS: dict[str, tuple[str, str]] = {
     "inputs": ("Inputs", "input_schema"),
@@ -106,6 +106,11 @@ def slot_for(name: str, slots: set[str]) -> str:
 
 
 # --- schema -> fields ----------------------------------------------------------------------------
+
+
+def resolve_node(node: Any, root: Mapping[str, Any]) -> Any:
+    """A schema node as the form sees it: `$ref`s followed, a one-item `allOf` and `X | None` unwrapped."""
+    return _resolve(node, root)[0]
 
 
 def _resolve(node: Any, root: Mapping[str, Any], depth: int = 0) -> tuple[Any, bool]:

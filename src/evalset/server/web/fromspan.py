@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from evalset.server.domain.spans import SpanRecord
-from evalset.server.web.caseform import DATA_FIELDS, CaseForm, Field, build_form, read_form
+from evalset.server.web.caseform import DATA_FIELDS, CaseForm, Field, build_form, read_form, resolve_node
 
 __all__ = ["FieldChoice", "SOURCES", "read_mapping", "mapping_params", "fits_form", "form_values", "snapshot_span"]
 
@@ -77,19 +77,35 @@ def fits_form(dataset: Mapping[str, Any], case: Mapping[str, Any]) -> bool:
     """Whether the form built for `case` posts back exactly its inputs, expected output and metadata."""
     shape = build_form(dataset, case)
     data, _, _ = read_form(dataset, form_values(shape))  # a missing required value: shown empty, marked
-    return all(_same(data.get(name), case.get(name)) for name in DATA_FIELDS)
+    return all(
+        _same(data.get(name), case.get(name), dataset.get(schema_key), dataset.get(schema_key))
+        for name, (_, schema_key) in DATA_FIELDS.items()
+    )
 
 
-def _same(posted: Any, original: Any) -> bool:
-    """Equal, except that the form posts an empty list for a list the original left out."""
+def _same(posted: Any, original: Any, node: Any, root: Any) -> bool:
+    """Equal, except that the form posts an empty list for a list the original left out, and leaves out an
+    optional property (not in its object's `required`) that the original holds as null: an empty optional
+    field, the same case for a pydantic `X | None = None`."""
+    node = resolve_node(node, root) if isinstance(root, Mapping) else None
+    if not isinstance(node, Mapping):
+        node = {}
     if isinstance(posted, dict) and isinstance(original, dict):
-        keys = set(posted) | set(original)
+        required: Any = node.get("required")
+        required = required if isinstance(required, list) else []
+        properties: Any = node.get("properties")
+        properties = properties if isinstance(properties, Mapping) else {}
         return all(
-            (key not in original and posted[key] == []) or (key in posted and _same(posted[key], original.get(key)))
-            for key in keys
+            (key not in original and posted[key] == [])
+            or (key not in posted and original[key] is None and key not in required)
+            or (key in posted and _same(posted[key], original.get(key), properties.get(key), root))
+            for key in set(posted) | set(original)
         )
     if isinstance(posted, list) and isinstance(original, list):
-        return len(posted) == len(original) and all(_same(a, b) for a, b in zip(posted, original, strict=True))
+        items = node.get("items")
+        return len(posted) == len(original) and all(
+            _same(a, b, items, root) for a, b in zip(posted, original, strict=True)
+        )
     return posted == original and type(posted) is type(original)
 
 

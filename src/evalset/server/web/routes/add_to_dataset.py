@@ -60,7 +60,9 @@ def _proposals(spans: list[SpanRecord], mapping: dict[str, FieldChoice]) -> tupl
     found = []
     for span in spans:
         proposal, values = traces.propose_from_span(span, usable)
-        found.append({"span": span, "rule": proposal.rule, "sources": proposal.sources, "values": values})
+        found.append(
+            {"span": span, "rule": proposal.rule, "sources": proposal.sources, "values": values, "name": proposal.name}
+        )
     return found, errors
 
 
@@ -90,7 +92,7 @@ def _context(
 
 def _case_form(dataset: dict, proposal: dict, mode: str | None) -> CaseForm:
     """The proposal in the case form (JSON editors when the form would lose part of it), checked."""
-    case = {**proposal["values"], "name": "", "tags": []}
+    case = {**proposal["values"], "name": proposal.get("name") or "", "tags": []}
     mode = mode if mode in ("form", "json") else ("form" if fits_form(dataset, case) else "json")
     form = build_form(dataset, case, mode=mode)
     return form.with_errors({}, cases.check_case(dataset, {k: case[k] for k in DATA_FIELDS}))

@@ -79,7 +79,7 @@ document.addEventListener("change", (event) => {
 });
 
 async function validate(form) {
-  const response = await post(form.dataset.validate, new FormData(form));
+  const response = await post(form.getAttribute("data-validate"), new FormData(form));  // not form.dataset: a field named "dataset" shadows it
   if (followRedirect(response) || !response.ok) return;
   const doc = new DOMParser().parseFromString(await response.text(), "text/html");
   const found = new Map();
@@ -106,12 +106,13 @@ async function swapIn(url, selector) {
   history.pushState({ fragment: selector }, "", url);
 }
 document.addEventListener("submit", (event) => {
-  const form = event.target;
-  if (!form.dataset.fragment || form.method.toLowerCase() !== "get") return;
+  const form = event.target;  // attributes, not form.dataset/method/action: a field of that name shadows them
+  const fragment = form.getAttribute("data-fragment");
+  if (!fragment || (form.getAttribute("method") || "get").toLowerCase() !== "get") return;
   event.preventDefault();
-  const url = new URL(form.action);
+  const url = new URL(form.getAttribute("action") || location.href, location.href);
   url.search = new URLSearchParams(new FormData(form)).toString();
-  swapIn(url.toString(), form.dataset.fragment);
+  swapIn(url.toString(), fragment);
 });
 document.addEventListener("click", (event) => {
   const link = event.target.closest("a[data-fragment]");
