@@ -73,8 +73,11 @@ def test_a_telemetry_experiment_its_failed_case_trace_and_a_comparison(page, liv
     page.get_by_label("Show").select_option(label="Failed")
     page.get_by_role("button", name="Filter").click()
     table = page.get_by_role("table", name="Cases")
-    failing = [c for c in report["cases"] if c["evaluator_failures"] or not all(a["value"] for a in c["assertions"].values())]
-    expect(table.get_by_role("row")).to_have_count(1 + len(failing))  # failed: an assertion false or an evaluator raised
+    # failed: an assertion false or an evaluator raised
+    failing = [
+        c for c in report["cases"] if c["evaluator_failures"] or not all(a["value"] for a in c["assertions"].values())
+    ]
+    expect(table.get_by_role("row")).to_have_count(1 + len(failing))
     table.get_by_role("link", name=failed["name"], exact=True).click()
     page.get_by_role("heading", name=failed["name"], exact=True).wait_for()
     evaluations = page.get_by_role("table", name="Evaluator results")
