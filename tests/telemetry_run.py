@@ -4,8 +4,9 @@
 subprocess and read its one line of JSON output: `{"report": <EvaluationReportAdapter JSON>, "spans": [...]}`.
 
     python -m tests.telemetry_run capture [REPEAT]   # spans kept in memory (logfire's TestExporter) and printed
-    python -m tests.telemetry_run send URL KEY       # spans sent to an evalset server by logfire's exporter
-                                                     # (with $EVALSET_TEST_GATE, the last case waits for that file)
+    python -m tests.telemetry_run send URL KEY [v2]  # spans sent to an evalset server by logfire's exporter
+                                                     # (with $EVALSET_TEST_GATE, the last case waits for that file;
+                                                     # with v2, the task is `calculate_v2`: other outcomes)
     python -m tests.telemetry_run client URL KEY     # the same, through `DatasetsClient.evaluate` (uploads too)
 
 Spans are printed as plain JSON (ids in hex, times in nanoseconds, attributes as OTLP carries them:
@@ -27,7 +28,7 @@ from logfire.testing import TestExporter
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-from tests.evals_scenario import EVALUATORS, calculate, hosted_dataset, report_json
+from tests.evals_scenario import EVALUATORS, calculate, calculate_v2, hosted_dataset, report_json
 from tests.sdk.models import CaseCount
 
 REPEAT = 2
@@ -101,9 +102,9 @@ def gated(expression: str) -> int:
     return calculate(expression)
 
 
-def send(url: str, key: str) -> dict[str, Any]:
+def send(url: str, key: str, version: str = "v1") -> dict[str, Any]:
     _configure(url, key)
-    task = gated if os.environ.get("EVALSET_TEST_GATE") else calculate
+    task = gated if os.environ.get("EVALSET_TEST_GATE") else {"v1": calculate, "v2": calculate_v2}[version]
     report = asyncio.run(_dataset().evaluate(task, progress=False, repeat=REPEAT, metadata=METADATA))
     logfire.force_flush()
     return {"report": report_json(report)}

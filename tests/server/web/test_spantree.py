@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from evalset.server.domain.spans import SpanRecord
-from evalset.server.web.spantree import PENDING_PARENT, build_tree, format_duration
+from evalset.server.web.spantree import PENDING_PARENT, build_tree, format_duration, span_label
 
 T0 = datetime(2026, 11, 22, 7, 0, tzinfo=timezone.utc)
 TRACE = "0af7651916cd43dd8448eb211c80319c"
@@ -118,3 +118,16 @@ def test_an_empty_trace() -> None:
 )
 def test_durations_read_like_people_write_them(seconds: float, text: str) -> None:
     assert format_duration(timedelta(seconds=seconds)) == text
+
+
+@pytest.mark.parametrize(
+    ("attributes", "label"),
+    [
+        ({"logfire.msg": "case: wrong [1/2]", "logfire.msg_template": "case: {case_name}"}, "case: wrong [1/2]"),
+        ({}, "case: {case_name}"),  # not from logfire: the span's own name, braces and all
+        ({"logfire.msg": "  "}, "case: {case_name}"),
+        ({"logfire.msg": 3}, "case: {case_name}"),
+    ],
+)
+def test_a_logfire_span_is_labelled_by_its_message(attributes: dict[str, Any], label: str) -> None:
+    assert span_label(span("a", None, 0, 1, name="case: {case_name}", attributes=attributes)) == label

@@ -23,7 +23,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from evalset.server.web.charts import number, percent, seconds
 from evalset.server.web.session import Visitor
-from evalset.server.web.spantree import format_duration
+from evalset.server.web.spantree import format_duration, span_label
 
 __all__ = ["environment", "page", "fragment", "redirect", "wants_fragment", "NAV"]
 
@@ -138,7 +138,7 @@ def environment() -> Environment:
     env.filters.update(ago=_ago, exact=_exact, pretty=_pretty, urlencode=urlencode, fid=_field_id)
     env.filters.update(compact=_compact, signed=_signed, number=number, percent=percent, seconds=seconds)
     env.filters.update(readable=_readable, exact_ms=_exact_ms, duration=format_duration, reject_keys=_reject_keys)
-    env.filters["json_text"] = _json_text
+    env.filters.update(json_text=_json_text, span_label=span_label)
     env.globals["nav"] = NAV
     return env
 

@@ -25,13 +25,22 @@ from datetime import datetime, timedelta
 
 from evalset.server.domain.spans import SpanRecord
 
-__all__ = ["SpanNode", "TraceTree", "build_tree", "format_duration", "PENDING_PARENT"]
+__all__ = ["SpanNode", "TraceTree", "build_tree", "format_duration", "span_label", "PENDING_PARENT"]
 
 PENDING_PARENT = "logfire.pending_parent_id"
 """On a pending span: the hex id of the real span's parent (all zeros for a root span)."""
 _NO_SPAN = "0" * 16
 MIN_WIDTH = 0.004
 """The narrowest bar drawn (an instant span still shows as a sliver)."""
+MESSAGE = "logfire.msg"
+"""A `logfire` span's message: its name template filled in."""
+
+
+def span_label(span: SpanRecord) -> str:
+    """What to call a span on the page: `logfire` names spans by their template (`case: {case_name}`) and
+    sends the filled-in message (`case: wrong [1/2]`) as `logfire.msg`; other spans by their name."""
+    message = span.attributes.get(MESSAGE)
+    return message if isinstance(message, str) and message.strip() else span.name
 
 
 @dataclass

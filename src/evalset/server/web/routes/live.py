@@ -12,7 +12,7 @@ from evalset.server.services import traces
 from evalset.server.web.render import fragment, page, wants_fragment
 from evalset.server.web.routes.datasets import base_url
 from evalset.server.web.session import VisitorDep
-from evalset.server.web.spantree import build_tree
+from evalset.server.web.spantree import build_tree, span_label
 
 router = APIRouter()
 PAGE_SIZE = 50
@@ -48,7 +48,7 @@ def trace_page(visitor: VisitorDep, trace_id: str, span: str | None = None) -> R
     tree = build_tree(spans)
     selected = tree.find(span) if span else (tree.rows[0] if tree.rows else None)
     missing = span if span and selected is None else None
-    title = tree.roots[0].span.name if tree.roots else "Trace"
+    title = span_label(tree.roots[0].span) if tree.roots else "Trace"
     context = {"trace_id": trace_id, "tree": tree, "selected": selected, "missing": missing, "title": title}
     context["max_rows"] = MAX_ROWS
     if wants_fragment(visitor.request):  # a running trace's page polls its block while spans arrive
