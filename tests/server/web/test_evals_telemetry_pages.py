@@ -98,6 +98,9 @@ def test_a_telemetry_experiment_its_failed_case_trace_and_a_comparison(page, liv
     expect(detail.get_by_role("row", name=re.compile("^case_name"))).to_contain_text(failed["name"])
     shot(page, live_server, "telemetry-case-trace")
 
+    page.goto("/live")  # the recent traces list the run by logfire's message too
+    expect(page.get_by_role("link", name=f"evaluate {report['name']}", exact=True)).to_be_visible()
+
     page.goto(case_url)
     dataset_case = page.get_by_role("link", name="Dataset case", exact=True)
     expect(dataset_case).to_have_attribute("href", re.compile(f"/cases/{hosted[failed['source_case_name']]['id']}$"))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 __all__ = [
     "TraceSummary",
@@ -15,10 +17,22 @@ __all__ = [
     "is_trace_id",
     "is_span_id",
     "ZERO_SPAN_ID",
+    "MESSAGE",
+    "display_name",
 ]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 ZERO_SPAN_ID = "0" * 16
+MESSAGE = "logfire.msg"
+
+
+def display_name(name: str, attributes: Mapping[str, Any]) -> str:
+    """What to call a span on a page: `logfire` names a span by its template (`case: {case_name}`) and
+    sends the filled-in message (`case: wrong [1/2]`) as `logfire.msg`; other spans go by their name."""
+    message = attributes.get(MESSAGE)
+    return message if isinstance(message, str) and message.strip() else name
+
+
 _MICROSECOND = timedelta(microseconds=1)
 _HEX = frozenset("0123456789abcdef")
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, delete, exists, false, func, or_, select, true, tuple_
 
 from evalset.server.domain.spans import SpanEvent, SpanRecord
-from evalset.server.domain.traces import ZERO_SPAN_ID, TraceSearch, TraceSummary, from_ns, to_ns
+from evalset.server.domain.traces import ZERO_SPAN_ID, TraceSearch, TraceSummary, display_name, from_ns, to_ns
 from evalset.server.storage._util import chunks, records
 from evalset.server.storage.engine import bulk_insert, greatest, json_field_text, least, upsert
 from evalset.server.storage.tables import FAILED, pending_spans, spans, traces
@@ -159,8 +159,8 @@ def _stored_span_keys(conn: Connection, project_id: str, keys: list[tuple[str, s
 
 
 def _trace_rows(project_id: str, summaries: Iterable[tuple[dict[str, Any], bool, bool]]) -> list[dict[str, Any]]:
-    """Per trace of the batch: its start, end, name and service (the root's, else the earliest span's) and
-    whether a span failed, from (span or pending row, is it the root, did it fail)."""
+    """Per trace of the batch: its start, end, name (as pages call the span) and service (the root's, else
+    the earliest span's) and whether a span failed, from (span or pending row, is it the root, did it fail)."""
     by_trace: dict[str, dict[str, Any]] = {}
     for span, rooted, failed in summaries:
         start, end = span["start_ns"], span.get("end_ns", span["start_ns"])
@@ -171,14 +171,15 @@ def _trace_rows(project_id: str, summaries: Iterable[tuple[dict[str, Any], bool,
                 "trace_id": span["trace_id"],
                 "start_ns": start,
                 "end_ns": end,
-                "name": span["name"],
+                "name": display_name(span["name"], span["attributes"] or {}),
                 "service_name": span["service_name"],
                 "rooted": rooted,
                 "has_error": failed,
             }
             continue
         if not row["rooted"] and (rooted or start < row["start_ns"]):
-            row.update(name=span["name"], service_name=span["service_name"], rooted=rooted)
+            name = display_name(span["name"], span["attributes"] or {})
+            row.update(name=name, service_name=span["service_name"], rooted=rooted)
         row["start_ns"] = min(row["start_ns"], start)
         row["end_ns"] = max(row["end_ns"], end)
         row["has_error"] = row["has_error"] or failed

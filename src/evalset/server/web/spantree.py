@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from evalset.server.domain.spans import SpanRecord
+from evalset.server.domain.traces import display_name
 
 __all__ = ["SpanNode", "TraceTree", "build_tree", "format_duration", "span_label", "PENDING_PARENT"]
 
@@ -32,15 +33,13 @@ PENDING_PARENT = "logfire.pending_parent_id"
 _NO_SPAN = "0" * 16
 MIN_WIDTH = 0.004
 """The narrowest bar drawn (an instant span still shows as a sliver)."""
-MESSAGE = "logfire.msg"
 """A `logfire` span's message: its name template filled in."""
 
 
 def span_label(span: SpanRecord) -> str:
     """What to call a span on the page: `logfire` names spans by their template (`case: {case_name}`) and
     sends the filled-in message (`case: wrong [1/2]`) as `logfire.msg`; other spans by their name."""
-    message = span.attributes.get(MESSAGE)
-    return message if isinstance(message, str) and message.strip() else span.name
+    return display_name(span.name, span.attributes)
 
 
 @dataclass
