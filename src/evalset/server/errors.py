@@ -289,6 +289,8 @@ def install_handlers(app: Any) -> None:
             headers = {**(headers or {}), "Allow": allowed}
             detail = f"Method {request.method} is not allowed on this path; it allows {allowed}."
         if for_pages(request):
+            if exc.status_code == 404 and detail == "Not Found":  # Starlette's words for an unknown path
+                detail = f"There is no page at {request.url.path}. The datasets are at /, sign-in at /signin."
             error = EvalsetError(detail)
             error.status_code = exc.status_code  # type: ignore[misc]
             return await request.app.state.render_error(request, error)

@@ -132,3 +132,11 @@ def test_live_pages_need_the_datasets_read_scope_as_the_api_does(live_server: Li
         assert 'href="/live"' not in client.get("/keys").text  # no link to it either
         refused = client.get("/live")
         assert refused.status_code == 403 and "project:read_datasets" in refused.text
+
+
+def test_an_unknown_page_says_where_the_pages_are(live_server: LiveServer, session) -> None:
+    client, _ = session
+    for path in ("/datasets", "/login"):
+        page = client.get(path)
+        assert page.status_code == 404 and "<html" in page.text
+        assert f"There is no page at {path}." in page.text and "Not Found" not in page.text
