@@ -15,18 +15,17 @@ from __future__ import annotations
 
 import argparse
 import re
-import statistics
 import sys
 import tempfile
 import time
-import uuid
+from contextlib import closing
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_web import signed_in_client, timed  # noqa: E402
-from tests.conftest import PG_ADMIN_URL, start_server, stop_server  # noqa: E402
+from bench.bench_web import Page, bench_database, print_page_times, signed_in_client  # noqa: E402
+from tests.conftest import start_server, stop_server  # noqa: E402
 
 T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
 
@@ -83,28 +82,18 @@ def fill(db_url: str, traces: int) -> tuple[str, str]:
 
 
 def run(backend: str, traces: int, repeat: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        if backend == "postgresql":
-            import psycopg
-
-            name = f"evalset_bench_live_{uuid.uuid4().hex[:8]}"
-            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-                admin.execute(f'CREATE DATABASE "{name}"')
-            db_url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-        else:
-            db_url = f"sqlite:///{tmp}/evalset.db"
+    with tempfile.TemporaryDirectory() as tmp, bench_database(backend, tmp, "evalset_bench_live") as db_url:
         started = time.perf_counter()
         key, big = fill(db_url, traces)
         spans = traces * 5 + 1000
         print(f"\n{backend}: filled {traces:,} traces ({spans:,} spans) in {time.perf_counter() - started:.0f} s")
         server = start_server(db_url, Path(tmp) / "server.log", backend=backend)
         try:
-            client = signed_in_client(server.base_url, key)
-            try:
+            with closing(signed_in_client(server.base_url, key)) as client:
                 first = client.get("/live").text
                 older = re.search(r'href="/live\?cursor=([^"&]+)"', first)
                 small = f"{traces // 2 + 1:032x}"
-                pages = {
+                pages: dict[str, Page] = {
                     "baseline: datasets page (/)": "/",
                     "Live view, first page (50 traces)": "/live",
                     "its poll (the list's block alone)": ("/live", {"HX-Request": "true"}),
@@ -115,26 +104,9 @@ def run(backend: str, traces: int, repeat: int) -> None:
                     "trace page, 1,000 spans": f"/live/traces/{big}",
                     "Add to Dataset, one span, dataset chosen": f"/live/traces/{small}/add?span={1:016x}&dataset=qa",
                 }
-                baseline = None
-                print(f"{'page':44} {'median':>9} {'worst':>9} {'× baseline':>11}")
-                for label, target in pages.items():
-                    path, headers = target if isinstance(target, tuple) else (target, {})
-                    client.headers.update(headers)
-                    times = timed(client, path, repeat)
-                    for header in headers:
-                        del client.headers[header]
-                    median = statistics.median(times)
-                    baseline = baseline or median
-                    print(f"{label:44} {median * 1000:7.1f}ms {max(times) * 1000:7.1f}ms {median / baseline:10.1f}×")
-            finally:
-                client.close()
+                print_page_times(client, pages, repeat)
         finally:
             stop_server(server)
-            if backend == "postgresql":
-                import psycopg
-
-                with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-                    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main() -> None:

@@ -20,6 +20,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import httpx
@@ -70,39 +72,63 @@ def signed_in_client(base_url: str, key: str) -> httpx.Client:
     return client
 
 
-def timed(client: httpx.Client, path: str, repeat: int) -> list[float]:
-    client.get(path).raise_for_status()  # warm-up
+def timed(client: httpx.Client, path: str, repeat: int, headers: Mapping[str, str] | None = None) -> list[float]:
+    client.get(path, headers=headers).raise_for_status()  # warm-up
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        response = client.get(path)
+        response = client.get(path, headers=headers)
         times.append(time.perf_counter() - start)
         response.raise_for_status()
     return times
 
 
-def run(backend: str, cases: int, repeat: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        if backend == "postgresql":
-            import psycopg
+Page = str | tuple[str, Mapping[str, str]]
+"""A page to time: its path, or its path and the request headers (`HX-Request` for a fragment)."""
 
-            name = f"evalset_bench_web_{uuid.uuid4().hex[:8]}"
-            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-                admin.execute(f'CREATE DATABASE "{name}"')
-            db_url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-        else:
-            db_url = f"sqlite:///{tmp}/evalset.db"
+
+def print_page_times(client: httpx.Client, pages: Mapping[str, Page], repeat: int, *, width: int = 44) -> None:
+    """Median and worst time of each page, and the median against the first page's (the baseline)."""
+    baseline = None
+    print(f"{'page':{width}} {'median':>9} {'worst':>9} {'× baseline':>11}")
+    for label, page in pages.items():
+        path, headers = page if isinstance(page, tuple) else (page, {})
+        times = timed(client, path, repeat, headers)
+        median = statistics.median(times)
+        baseline = baseline or median
+        print(f"{label:{width}} {median * 1000:7.1f}ms {max(times) * 1000:7.1f}ms {median / baseline:10.1f}×")
+
+
+@contextmanager
+def bench_database(backend: str, tmp: str, prefix: str) -> Iterator[str]:
+    """The URL of a new database for one run: a SQLite file in `tmp`, or a PostgreSQL database dropped after."""
+    if backend != "postgresql":
+        yield f"sqlite:///{tmp}/evalset.db"
+        return
+    import psycopg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def run(backend: str, cases: int, repeat: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp, bench_database(backend, tmp, "evalset_bench_web") as db_url:
         started = time.perf_counter()
         key = fill(db_url, cases)
         print(f"\n{backend}: filled {cases:,} cases in {time.perf_counter() - started:.0f} s")
         server = start_server(db_url, Path(tmp) / "server.log", backend=backend)
         try:
-            client = signed_in_client(server.base_url, key)
-            try:
+            with closing(signed_in_client(server.base_url, key)) as client:
                 first = client.get("/datasets/big").text
                 seqs = [int(s) for s in re.findall(r"after=(\d+)", first)]
                 deep_after = seqs[0] + cases - 100 if seqs else 0
-                pages = {
+                pages: dict[str, Page] = {
                     "baseline: 100-case dataset page": "/datasets/small",
                     "first page (50 cases)": "/datasets/big",
                     "page deep in the dataset (keyset)": f"/datasets/big?after={deep_after}",
@@ -111,22 +137,9 @@ def run(backend: str, cases: int, repeat: int) -> None:
                     "search, common word": "/datasets/big?q=kappa",
                     "search, one matching case (full scan)": "/datasets/big?q=zanzibar",
                 }
-                baseline = None
-                print(f"{'page':42} {'median':>9} {'worst':>9} {'× baseline':>11}")
-                for label, path in pages.items():
-                    times = timed(client, path, repeat)
-                    median = statistics.median(times)
-                    baseline = baseline or median
-                    print(f"{label:42} {median * 1000:7.1f}ms {max(times) * 1000:7.1f}ms {median / baseline:10.1f}×")
-            finally:
-                client.close()
+                print_page_times(client, pages, repeat, width=42)
         finally:
             stop_server(server)
-            if backend == "postgresql":
-                import psycopg
-
-                with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-                    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main() -> None:
