@@ -16,6 +16,7 @@ def db(db_url: str) -> Iterator[Database]:
     database = Database(db_url)
     migrate(database)
     yield database
+    key_service.settle()  # a key use still being written must not outlive the database
     database.dispose()
 
 

@@ -23,7 +23,7 @@ def other(db: Database, db_url: str) -> Iterator[Database]:
 def _settled(db: Database) -> Iterator[None]:
     """Wait for the last-use writes the lookups queued, so no connection is in use when the databases close."""
     yield
-    keys._touches.submit(lambda: None).result(timeout=30)
+    keys.settle()
 
 
 def _principal(db: Database, secret: str):  # noqa: ANN202

@@ -16,6 +16,7 @@ from evalset.server.storage import Conn, Contention, Database
 from evalset.server.storage import keys as store
 
 __all__ = [
+    "settle",
     "ensure_project",
     "create_key",
     "list_keys",
@@ -198,6 +199,12 @@ def _note_use(db: Database, row: dict[str, Any]) -> None:
     # key cache's: noting the use there keeps the next minute's requests from asking again.
     row["last_used_at"] = now
     _touches.submit(_touch, db, row["id"], now)
+
+
+def settle(timeout: float = 30) -> None:
+    """Wait until the key uses noted so far are written (before a Database is disposed: a write queued
+    behind it would open a connection nothing closes)."""
+    _touches.submit(lambda: None).result(timeout=timeout)
 
 
 def _touch(db: Database, key_id: str, now: datetime) -> None:
