@@ -112,9 +112,11 @@ def comparison_page(
     primary: str | None,
     direction: str | None,
 ) -> dict[str, Any]:
-    """The comparison (`services.experiments.compare`), the metrics it can be decided by, and the runs of
-    the candidate's dataset to switch the baseline to."""
-    result = experiments.compare(db, principal, baseline_id, candidate_id, primary=primary, direction=direction)
+    """The comparison (`services.experiments.compare`, each run with only the fields it compares), the
+    metrics it can be decided by, and the runs of the candidate's dataset to switch the baseline to."""
+    result = experiments.compare(
+        db, principal, baseline_id, candidate_id, primary=primary, direction=direction, full_runs=False
+    )
     every_run = [run for case in result["cases"] for run in (*case["baseline_runs"], *case["candidate_runs"])]
     picker = compare_picker(db, principal, result["candidate"]["id"])
     return {**result, "primaries": rules.available_primaries(every_run), "runs": picker["runs"]}
