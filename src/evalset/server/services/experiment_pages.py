@@ -11,12 +11,21 @@ from evalset.server.domain import compare as rules
 from evalset.server.domain.auth import Principal
 from evalset.server.errors import ExperimentNotFound
 from evalset.server.services import experiments
+from evalset.server.services._common import gc_paused
 from evalset.server.services.experiments import _public as public
 from evalset.server.storage import Conn, Database
 from evalset.server.storage import datasets as dataset_store
 from evalset.server.storage import experiments as store
 
-__all__ = ["evals_page", "dataset_runs", "experiment_page", "case_result", "comparison_page", "compare_picker"]
+__all__ = [
+    "evals_page",
+    "dataset_runs",
+    "experiment_page",
+    "case_result",
+    "comparison_page",
+    "compare_picker",
+    "gc_paused",
+]
 
 CHART_FIELDS = ("status", "assertions", "scores", "labels", "task_error", "evaluator_failures", "task_duration")
 RUNS_SHOWN = 200

@@ -27,7 +27,7 @@ from evalset.server.domain.experiments import (
     summary_counts,
 )
 from evalset.server.errors import DatasetNotFound, ExperimentNotFound, InvalidInput, Violation
-from evalset.server.services._common import actor_of, retry_on_contention, utcnow
+from evalset.server.services._common import actor_of, gc_paused, retry_on_contention, utcnow
 from evalset.server.storage import Conn, Database, history
 from evalset.server.storage import datasets as dataset_store
 from evalset.server.storage import experiments as store
@@ -437,6 +437,18 @@ def compare(
     except ValueError as exc:
         raise _invalid("direction" if "direction" in str(exc) else "primary", str(exc)) from None
     fields = store.RESULT_FIELDS if full_runs else COMPARED_FIELDS
+    with gc_paused():
+        return _compare(db, principal, baseline_id, candidate_id, chosen, fields)
+
+
+def _compare(
+    db: Database,
+    principal: Principal,
+    baseline_id: str,
+    candidate_id: str,
+    chosen: rules.Primary,
+    fields: Sequence[str],
+) -> dict[str, Any]:
     with db.read() as conn:
         experiments = [
             _side(conn, principal, ref, side) for side, ref in (("baseline", baseline_id), ("candidate", candidate_id))
