@@ -5,7 +5,9 @@ Usage: .venv/bin/python bench/bench_experiments.py [--backend sqlite|postgresql|
 A dataset of `--cases` cases is imported, then reports of `--cases` x `--repeat` results (three assertions,
 two scores, a label, metrics and an output each; one run in twenty a failed task) are uploaded against it.
 As a baseline measured in the same run, an import of as many dataset cases as the report has results
-(one request) is timed too: the upload's time is printed as a ratio of it. Prints medians of `--reps` (3).
+(one request) is timed too: the upload's time is printed as a ratio of it, and the compare of two reports
+(`GET /v1/experiments/compare/`, both sides' runs in full) as a ratio of reading one report's results
+(`GET /v1/experiments/{id}/cases/`). Prints medians of `--reps` (3; a compare needs two).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import httpx
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_server import JSON_HEADERS, REQUEST_TIMEOUT, Server, auth, fresh_database  # noqa: E402
+from bench_server import JSON_HEADERS, REQUEST_TIMEOUT, Server, auth, create_key, fresh_database  # noqa: E402
 
 
 def dataset_cases(n: int) -> list[dict[str, Any]]:
@@ -108,6 +110,8 @@ def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> None:
     with fresh_database(backend, workdir) as db_url:
         server = Server(db_url, workdir / f"{backend}.log")
         server.start()
+        if server.key is None:  # the server no longer prints a first key: make one
+            server.key = create_key(db_url)
         try:
             with httpx.Client(base_url=server.url, headers=auth(server.key), timeout=REQUEST_TIMEOUT) as client:
                 times = measure(client, args)
@@ -124,7 +128,8 @@ def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> None:
     print(f"  ({ratio:.2f}x the import)")
     print(f"  GET its {n} case results                 {median['cases']:7.3f} s")
     if "compare" in median:
-        print(f"  compare two such experiments             {median['compare']:7.3f} s")
+        ratio = median["compare"] / median["cases"]
+        print(f"  compare two such experiments             {median['compare']:7.3f} s  ({ratio:.2f}x the GET)")
     print(f"  list the dataset's experiments           {median['list']:7.3f} s")
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import functools
+import gc
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TypeVar
 
@@ -16,7 +19,7 @@ from evalset.server.domain.cases import Actor
 from evalset.server.errors import ServiceUnavailable
 from evalset.server.storage import Conn, Contention, Database
 
-__all__ = ["utcnow", "actor_of", "retry_on_contention", "streamed_read"]
+__all__ = ["utcnow", "actor_of", "retry_on_contention", "streamed_read", "gc_paused"]
 
 T = TypeVar("T")
 ItemT = TypeVar("ItemT")
@@ -81,3 +84,30 @@ def streamed_read(
             scope.__exit__(None, None, None)
 
     return stream()
+
+
+_gc_lock = threading.Lock()
+_gc_pausers = 0
+_gc_was_enabled = False
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while the block runs (on again when the last such block in
+    any thread ends, if it was on). For reads that build tens of thousands of small dicts and keep them
+    (a comparison of two 10,000-result experiments): each full collection walks every one of them, and
+    they set collections off again and again, which cost about half the comparison's CPU time. Nothing
+    they make is cyclic garbage; reference counting still frees everything as usual."""
+    global _gc_pausers, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pausers == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pausers += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pausers -= 1
+            if _gc_pausers == 0 and _gc_was_enabled:
+                gc.enable()

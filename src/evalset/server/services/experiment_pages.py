@@ -11,12 +11,21 @@ from evalset.server.domain import compare as rules
 from evalset.server.domain.auth import Principal
 from evalset.server.errors import ExperimentNotFound
 from evalset.server.services import experiments
+from evalset.server.services._common import gc_paused
 from evalset.server.services.experiments import _public as public
 from evalset.server.storage import Conn, Database
 from evalset.server.storage import datasets as dataset_store
 from evalset.server.storage import experiments as store
 
-__all__ = ["evals_page", "dataset_runs", "experiment_page", "case_result", "comparison_page", "compare_picker"]
+__all__ = [
+    "evals_page",
+    "dataset_runs",
+    "experiment_page",
+    "case_result",
+    "comparison_page",
+    "compare_picker",
+    "gc_paused",
+]
 
 CHART_FIELDS = ("status", "assertions", "scores", "labels", "task_error", "evaluator_failures", "task_duration")
 RUNS_SHOWN = 200
@@ -112,9 +121,11 @@ def comparison_page(
     primary: str | None,
     direction: str | None,
 ) -> dict[str, Any]:
-    """The comparison (`services.experiments.compare`), the metrics it can be decided by, and the runs of
-    the candidate's dataset to switch the baseline to."""
-    result = experiments.compare(db, principal, baseline_id, candidate_id, primary=primary, direction=direction)
+    """The comparison (`services.experiments.compare`, each run with only the fields it compares), the
+    metrics it can be decided by, and the runs of the candidate's dataset to switch the baseline to."""
+    result = experiments.compare(
+        db, principal, baseline_id, candidate_id, primary=primary, direction=direction, full_runs=False
+    )
     every_run = [run for case in result["cases"] for run in (*case["baseline_runs"], *case["candidate_runs"])]
     picker = compare_picker(db, principal, result["candidate"]["id"])
     return {**result, "primaries": rules.available_primaries(every_run), "runs": picker["runs"]}

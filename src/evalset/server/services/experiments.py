@@ -27,7 +27,7 @@ from evalset.server.domain.experiments import (
     summary_counts,
 )
 from evalset.server.errors import DatasetNotFound, ExperimentNotFound, InvalidInput, Violation
-from evalset.server.services._common import actor_of, retry_on_contention, utcnow
+from evalset.server.services._common import actor_of, gc_paused, retry_on_contention, utcnow
 from evalset.server.storage import Conn, Database, history
 from evalset.server.storage import datasets as dataset_store
 from evalset.server.storage import experiments as store
@@ -40,6 +40,7 @@ __all__ = [
     "find_by_span",
     "list_results",
     "compare",
+    "COMPARED_FIELDS",
     "delete_experiment",
     "web_path",
 ]
@@ -400,6 +401,24 @@ def _side(conn: Conn, principal: Principal, experiment_id: str, side: str) -> di
         ) from None
 
 
+COMPARED_FIELDS = (
+    "id",
+    "name",
+    "source_case_name",
+    "dataset_case_id",
+    "status",
+    "assertions",
+    "scores",
+    "labels",
+    "metrics",
+    "task_duration",
+    "total_duration",
+    "task_error",
+    "evaluator_failures",
+)
+"""What the comparison reads of each run (`compare(full_runs=False)`): not its inputs, output, metadata..."""
+
+
 def compare(
     db: Database,
     principal: Principal,
@@ -408,17 +427,35 @@ def compare(
     *,
     primary: str | None = None,
     direction: str | None = None,
+    full_runs: bool = True,
 ) -> dict[str, Any]:
-    """Two experiments case by case (see domain.compare for the rules), with the overview."""
+    """Two experiments case by case (see domain.compare for the rules), with the overview. Each case lists
+    both sides' runs in full; with `full_runs=False` only their `COMPARED_FIELDS` (what the web page needs:
+    it links a run by its id), which skips reading and decoding every run's inputs and output."""
     try:
         chosen = rules.parse_primary(primary, direction)
     except ValueError as exc:
         raise _invalid("direction" if "direction" in str(exc) else "primary", str(exc)) from None
+    fields = store.RESULT_FIELDS if full_runs else COMPARED_FIELDS
+    with gc_paused():
+        return _compare(db, principal, baseline_id, candidate_id, chosen, fields)
+
+
+def _compare(
+    db: Database,
+    principal: Principal,
+    baseline_id: str,
+    candidate_id: str,
+    chosen: rules.Primary,
+    fields: Sequence[str],
+) -> dict[str, Any]:
     with db.read() as conn:
         experiments = [
             _side(conn, principal, ref, side) for side, ref in (("baseline", baseline_id), ("candidate", candidate_id))
         ]
-        baseline_results, candidate_results = (store.results(conn, experiment_id=e["id"]) for e in experiments)
+        baseline_results, candidate_results = (
+            store.results(conn, experiment_id=e["id"], fields=fields) for e in experiments
+        )
     available = rules.available_primaries([*baseline_results, *candidate_results])
     if chosen.label not in available:
         raise _invalid("primary", f"neither experiment has {chosen.label!r}; choose one of {', '.join(available)}.")

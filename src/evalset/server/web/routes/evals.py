@@ -141,11 +141,12 @@ def compare_page(
     if not baseline:
         picker = pages.compare_picker(visitor.db, principal, candidate)
         return page(visitor, "compare.html", choose="baseline", **picker, section="evals")
-    result = pages.comparison_page(
-        visitor.db, principal, baseline, candidate, primary=primary or None, direction=direction or None
-    )
-    context = {"c": result, "runs": result["runs"], "expand": expand, "group_rows": GROUP_ROWS}
-    return page(visitor, "compare.html", choose=None, section="evals", **context)
+    with pages.gc_paused():  # reading and rendering tens of thousands of runs: see gc_paused
+        result = pages.comparison_page(
+            visitor.db, principal, baseline, candidate, primary=primary or None, direction=direction or None
+        )
+        context = {"c": result, "runs": result["runs"], "expand": expand, "group_rows": GROUP_ROWS}
+        return page(visitor, "compare.html", choose=None, section="evals", **context)
 
 
 def _follow_span_link(visitor: Visitor, link: str) -> Response:
