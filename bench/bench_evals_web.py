@@ -15,17 +15,16 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
 import sys
 import tempfile
 import time
-import uuid
+from contextlib import closing
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_web import signed_in_client, timed  # noqa: E402
-from tests.conftest import PG_ADMIN_URL, start_server, stop_server  # noqa: E402
+from bench.bench_web import Page, bench_database, print_page_times, signed_in_client  # noqa: E402
+from tests.conftest import start_server, stop_server  # noqa: E402
 
 
 def results(count: int, seed: int) -> list[dict]:
@@ -85,16 +84,7 @@ def fill(db_url: str, count: int) -> tuple[str, list[str], str]:
 
 
 def run(backend: str, count: int, repeat: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        name = f"evalset_bench_evals_{uuid.uuid4().hex[:8]}"
-        if backend == "postgresql":
-            import psycopg
-
-            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-                admin.execute(f'CREATE DATABASE "{name}"')
-            db_url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-        else:
-            db_url = f"sqlite:///{tmp}/evalset.db"
+    with tempfile.TemporaryDirectory() as tmp, bench_database(backend, tmp, "evalset_bench_evals") as db_url:
         started = time.perf_counter()
         key, (baseline_id, candidate_id), small = fill(db_url, count)
         print(
@@ -102,15 +92,14 @@ def run(backend: str, count: int, repeat: int) -> None:
         )
         server = start_server(db_url, Path(tmp) / "server.log", backend=backend)
         try:
-            client = signed_in_client(server.base_url, key)
-            try:
+            with closing(signed_in_client(server.base_url, key)) as client:
                 page = f"/evals/experiments/{candidate_id}"
                 one = client.get(
                     f"/v1/experiments/{candidate_id}/cases/",
                     params={"limit": 1, "offset": count // 2},
                     headers={"Authorization": f"Bearer {key}"},
                 )
-                pages = {
+                pages: dict[str, Page] = {
                     "baseline: 10-result experiment page": (f"/evals/experiments/{small}", {}),
                     f"experiment page ({count:,} results charted)": (page, {}),
                     "a page deep in the results": (f"{page}?page={count // 50 - 1}", {}),
@@ -124,24 +113,9 @@ def run(backend: str, count: int, repeat: int) -> None:
                     ),
                     "Evals list": ("/evals", {}),
                 }
-                baseline = None
-                print(f"{'page':42} {'median':>9} {'worst':>9} {'× baseline':>11}")
-                for label, (path, headers) in pages.items():
-                    client.headers.clear()
-                    client.headers.update(headers)
-                    times = timed(client, path, repeat)
-                    median = statistics.median(times)
-                    baseline = baseline or median
-                    print(f"{label:42} {median * 1000:7.1f}ms {max(times) * 1000:7.1f}ms {median / baseline:10.1f}×")
-            finally:
-                client.close()
+                print_page_times(client, pages, repeat, width=42)
         finally:
             stop_server(server)
-            if backend == "postgresql":
-                import psycopg
-
-                with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-                    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main() -> None:
