@@ -18,8 +18,9 @@ import time
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any
 
-from evalset import files
-from evalset._serialization import UNSET, check_dataset_name
+FORMATS = ("yaml", "json", "jsonl", "csv")
+"""`evalset.files.FORMATS`, repeated so that building the command line (and `evalset serve`'s start) does
+not import the file and serialisation modules; a test keeps the two equal."""
 
 if TYPE_CHECKING:
     from evalset._client import DatasetsClient
@@ -52,7 +53,7 @@ def connection_options() -> argparse.ArgumentParser:
 def add_dataset_commands(commands: Any, *, parents: Sequence[argparse.ArgumentParser] = ()) -> None:
     """Add push, pull and `datasets list` to the subcommands of an `evalset` parser."""
     common = [*parents, connection_options()]
-    formats = {"choices": files.FORMATS, "default": None, "help": "file format (default: from the file's suffix)"}
+    formats = {"choices": FORMATS, "default": None, "help": "file format (default: from the file's suffix)"}
 
     push = commands.add_parser(
         "push",
@@ -154,6 +155,8 @@ def _in_cli_words(message: str) -> str:
 
 def _push(client: DatasetsClient, args: argparse.Namespace) -> int:
     from evalset import _operations as ops
+    from evalset import files
+    from evalset._serialization import UNSET, check_dataset_name
     from evalset.errors import DatasetNotFoundError
 
     data = files.read_dataset_file(args.file, fmt=args.format)
@@ -198,6 +201,7 @@ def _push(client: DatasetsClient, args: argparse.Namespace) -> int:
 
 def _pull(client: DatasetsClient, args: argparse.Namespace) -> int:
     from evalset import _operations as ops
+    from evalset import files
     from evalset.errors import DatasetNotFoundError
 
     fmt = files.file_format(args.output, args.format)

@@ -126,3 +126,9 @@ def test_format_override(tmp_path: Path) -> None:
     assert files.file_format("x.YML") == "yaml"
     unnamed = Case(inputs=QuestionInput("q"))
     assert unnamed.name is None
+
+
+def test_the_command_line_offers_every_file_format() -> None:
+    from evalset import _cli
+
+    assert _cli.FORMATS == files.FORMATS  # repeated there so that the CLI starts without the file modules

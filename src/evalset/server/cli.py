@@ -304,6 +304,10 @@ def _run_server_command(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Third-party pydantic plugins (logfire installs one) would be imported at the first model and wrap every
+    # validation of evalset's own models; this process configures none of them. PYDANTIC_DISABLE_PLUGINS=""
+    # in the environment keeps them.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     args = build_parser().parse_args(argv)
     command = " ".join(filter(None, (args.command, getattr(args, "action", None))))
     try:
