@@ -401,21 +401,7 @@ def _side(conn: Conn, principal: Principal, experiment_id: str, side: str) -> di
         ) from None
 
 
-COMPARED_FIELDS = (
-    "id",
-    "name",
-    "source_case_name",
-    "dataset_case_id",
-    "status",
-    "assertions",
-    "scores",
-    "labels",
-    "metrics",
-    "task_duration",
-    "total_duration",
-    "task_error",
-    "evaluator_failures",
-)
+COMPARED_FIELDS = ("id", "dataset_case_id", *_STAT_FIELDS)
 """What the comparison reads of each run (`compare(full_runs=False)`): not its inputs, output, metadata..."""
 
 
