@@ -32,6 +32,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from evalset import _yaml
 from evalset._serialization import normalize_evaluator, serialize_evaluators, short_form_evaluator
 from evalset.types import ExportedCase, ExportedDataset
 
@@ -70,25 +71,6 @@ def file_format(path: str | Path, fmt: Format | None = None) -> Format:
     return _SUFFIXES[suffix]
 
 
-def _yaml() -> Any:
-    try:
-        import yaml
-    except ModuleNotFoundError:  # pragma: no cover - pydantic-evals depends on PyYAML
-        raise ModuleNotFoundError("YAML files need PyYAML: pip install pyyaml") from None
-    return yaml
-
-
-def _yaml_load(text: str) -> Any:
-    yaml = _yaml()
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-
-
-def _yaml_dump(value: Any) -> str:
-    yaml = _yaml()
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return cast(str, yaml.dump(value, Dumper=dumper, sort_keys=False, allow_unicode=True))
-
-
 def read_dataset_file(path: str | Path, *, fmt: Format | None = None) -> ExportedDataset:
     """A dataset file as the pydantic-evals dict (name defaults to the file's stem); errors name the line or row."""
     path = Path(path)
@@ -101,7 +83,7 @@ def parse_dataset(text: str, fmt: Format, *, source: str = "<text>", name: str =
         rows = _jsonl_rows(text, source) if fmt == "jsonl" else _csv_rows(text, source)
         return {"name": name, "cases": [_case(row, f"{source}:{where}") for where, row in rows]}
     try:
-        raw = _yaml_load(text) if fmt == "yaml" else json.loads(text)
+        raw = _yaml.load(text) if fmt == "yaml" else json.loads(text)
     except Exception as exc:  # json.JSONDecodeError, yaml.YAMLError
         raise ValueError(f"{source}: not valid {fmt.upper()}: {exc}") from None
     if not isinstance(raw, dict) or "cases" not in raw:
@@ -329,7 +311,7 @@ def format_dataset(
     # YAML: the document dumped in pieces (block sequences are not indented under their key, so the
     # cases dumped as a list are byte for byte what dumping the whole document writes for them).
     cases_yaml = "cases:\n" + "".join(parts) if parts else "cases: []\n"
-    return _yaml_dump({"name": data.get("name")}) + cases_yaml + _yaml_dump(evaluators)
+    return _yaml.dump({"name": data.get("name")}) + cases_yaml + _yaml.dump(evaluators)
 
 
 def _format_cases(cases: list[dict[str, Any]], fmt: Format) -> str:
@@ -337,7 +319,7 @@ def _format_cases(cases: list[dict[str, Any]], fmt: Format) -> str:
         return "".join(json.dumps(case, ensure_ascii=False) + "\n" for case in cases)
     if fmt == "csv":
         return _csv_text(cases, header=False)
-    return _yaml_dump(cases)
+    return _yaml.dump(cases)
 
 
 def _file_case(case: Mapping[str, Any], *, tags: bool) -> dict[str, Any]:

@@ -1,0 +1,174 @@
+"""The SDK's YAML shortcuts give exactly what PyYAML gives: `load` what `yaml.load(CSafeLoader)` (and so
+`yaml.safe_load` and `Dataset.from_file`) loads, `dump_cases` what `yaml.dump(CSafeDumper)` writes."""
+
+from __future__ import annotations
+
+import datetime
+import gc
+import math
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from evalset import _yaml
+
+LOADERS = [yaml.CSafeLoader, yaml.SafeLoader]
+PROPERTY = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# Plain scalars that YAML 1.1 (PyYAML) reads as something other than a string, or that look close to one.
+TRICKY = [
+    *("yes", "Yes", "YES", "no", "No", "NO", "on", "On", "off", "OFF", "y", "n", "true", "False", "TRUE"),
+    *("null", "Null", "NULL", "~", "", "nil", "None"),
+    *("010", "0o17", "0x1F", "0b101", "1_000", "+1", "-1", "1:20", "190:20:30", "-0", "00", "0", "08", "09"),
+    *("1e3", "1.0e+3", "1e+3", "1.5", ".5", "5.", "1_0.5", "6.8523015e+5", ".inf", "-.Inf", "+.INF", ".NaN", ".nan"),
+    *("2001-12-14", "2001-12-14t21:59:43.10-05:00", "2001-12-14 21:59:43.10 -5", "2002-12-14 21:59:43.10"),
+    *("<<", "=", ":", "- x", "#", "a #b", "a: b", "&a", "*a", "!t", "%", "@", "`", "|", ">", "?", "-", "---", "..."),
+    *(" lead", "trail ", "a\nb", "a\tb", "\t", "é", "日本", "\x85", "\u2028", "\ufeff", "\x7f", "x" * 200),
+]
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal values of the same types all the way down (so True is not 1, and NaN equals NaN)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        keys_same = list(a) == list(b) and all(same(key, other) for key, other in zip(a, b, strict=True))
+        return keys_same and all(same(a[key], b[key]) for key in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and math.isnan(a):
+        return math.isnan(b)
+    return a == b
+
+
+def outcome(function: Any, text: str) -> tuple[str, Any]:
+    try:
+        return "ok", function(text)
+    except yaml.YAMLError as exc:
+        return type(exc).__name__, None
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:  # from PyYAML's constructors too
+        return type(exc).__name__, None
+
+
+def assert_loads_like_pyyaml(text: str) -> None:
+    expected = outcome(lambda t: yaml.load(t, Loader=yaml.CSafeLoader), text)
+    got = outcome(_yaml.load, text)
+    assert got[0] == expected[0], (text, got, expected)
+    assert same(got[1], expected[1]), (text, got, expected)
+
+
+def test_load_bench_shaped_file() -> None:
+    cases = [
+        {
+            "name": f"c{i:06d}",
+            "inputs": {"question": f"what is {i}?", "context": "word " * 30},
+            "expected_output": {"answer": str(i), "confidence": i / 7},
+            "metadata": {"category": "yes", "difficulty": None, "when": datetime.date(2001, 12, 14)},
+            "evaluators": ["EqualsExpected", {"Contains": "x"}],
+        }
+        for i in range(300)
+    ]
+    text = yaml.dump({"name": "d", "cases": cases}, Dumper=yaml.CSafeDumper, sort_keys=False)
+    assert same(_yaml.load(text), yaml.safe_load(text))
+
+
+@pytest.mark.parametrize("scalar", TRICKY)
+def test_load_tricky_scalars(scalar: str) -> None:
+    quoted = yaml.dump(scalar, Dumper=yaml.CSafeDumper)
+    for text in (scalar, f"k: {scalar}\n", f"{scalar}: v\n", f"- {scalar}\n", f"[{scalar}, 1]", quoted):
+        assert_loads_like_pyyaml(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "base: &b {x: 1, y: 2}\nderived:\n  <<: *b\n  y: 3\n",  # merge key
+        "a: &l [1, 2]\nb: *l\n",  # alias of a collection: PyYAML shares the object
+        "a: &s x\nb: *s\n",
+        "!!set {a, b}",
+        "!!omap [a: 1, b: 2]",
+        "!!binary aGVsbG8=",
+        "!!str 1",
+        "!!int '7'",
+        "!!float '1'",
+        "!custom x",
+        "!!python/object:os.system x",
+        "? [1, 2]\n: v\n",  # unhashable key: PyYAML refuses it
+        "? {a: 1}\n: v\n",
+        "=: v\n",
+        "k: =\n",
+        "{2001-12-14: d, 1.5: f, null: n, yes: b, 010: o}",
+        "--- a\n--- b\n",  # two documents: refused
+        "",
+        "# only a comment\n",
+        "a: [1, {b: c}\n",  # broken
+        "%YAML 1.1\n--- !!map\n? a\n: b\n",
+        "'yes': \"no\"\n",
+        "x: !!timestamp 2001-12-14\n",
+        "x: !!bool yes\n",
+        "x: !!null ''\n",
+    ],
+)
+def test_load_unusual_documents(text: str) -> None:
+    assert_loads_like_pyyaml(text)
+
+
+def test_load_shares_aliased_objects_like_pyyaml() -> None:
+    data = _yaml.load("a: &l [1, 2]\nb: *l\n")
+    assert data["a"] is data["b"]
+    recursive = _yaml.load("&r [*r, 1]")
+    assert recursive[0] is recursive and recursive[1] == 1
+
+
+def test_load_leaves_the_collector_as_it_was() -> None:
+    assert gc.isenabled()
+    _yaml.load("a: 1\n")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        _yaml.load("a: 1\n")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(yaml.YAMLError):
+        _yaml.load("a: [")
+    assert gc.isenabled()
+
+
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(TRICKY),
+    st.text(max_size=30),
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(TRICKY) | st.text(max_size=8), inner),
+    max_leaves=25,
+)
+
+
+@PROPERTY
+@given(json_values, st.sampled_from([None, False, True]), st.booleans(), st.sampled_from([20, 80]))
+def test_load_dumped_values(value: Any, flow: bool | None, canonical: bool, width: int) -> None:
+    text = yaml.dump(value, Dumper=yaml.CSafeDumper, default_flow_style=flow, canonical=canonical, width=width)
+    assert_loads_like_pyyaml(text)
+
+
+FRAGMENTS = [
+    *TRICKY,
+    *("a", "b", "1", "k: ", ": ", "- ", "? ", "\n", "\n  ", "\n    ", "  ", "{", "}", "[", "]", ", "),
+    *("&x ", "*x", "&y ", "*y", "<<: ", "!!str ", "!!int ", "!!set ", "!!map ", "!!seq ", "!!float ", "!x "),
+    *("'q'", '"d\\n"', "|\n  lit\n", ">\n  fold\n", "# c\n", "--- ", "\n...\n"),
+]
+
+
+@PROPERTY
+@given(st.lists(st.sampled_from(FRAGMENTS), max_size=25))
+def test_load_any_text(fragments: list[str]) -> None:
+    assert_loads_like_pyyaml("".join(fragments))
