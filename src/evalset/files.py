@@ -319,7 +319,7 @@ def _format_cases(cases: list[dict[str, Any]], fmt: Format) -> str:
         return "".join(json.dumps(case, ensure_ascii=False) + "\n" for case in cases)
     if fmt == "csv":
         return _csv_text(cases, header=False)
-    return _yaml.dump(cases)
+    return _yaml.dump_cases(cases)
 
 
 def _file_case(case: Mapping[str, Any], *, tags: bool) -> dict[str, Any]:

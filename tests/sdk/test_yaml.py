@@ -172,3 +172,65 @@ FRAGMENTS = [
 @given(st.lists(st.sampled_from(FRAGMENTS), max_size=25))
 def test_load_any_text(fragments: list[str]) -> None:
     assert_loads_like_pyyaml("".join(fragments))
+
+
+def dumped(value: Any) -> str:
+    return yaml.dump(value, Dumper=yaml.CSafeDumper, sort_keys=False, allow_unicode=True)
+
+
+def assert_written_like_pyyaml(cases: list[Any]) -> None:
+    text = _yaml.dump_cases(cases)
+    assert text == dumped(cases)
+    for loader in LOADERS:
+        assert same(yaml.load(text, Loader=loader), cases)
+
+
+words = st.sampled_from(["a", "word", "x" * 30, "é", "日本", "'", '"', "\\", ":", "#", "-", "  ", " ", "\n", "\u2028"])
+long_strings = st.lists(words | st.sampled_from(TRICKY), min_size=10, max_size=60).map(" ".join)
+strings = st.sampled_from(TRICKY) | st.text(max_size=40) | long_strings
+keys = st.sampled_from(TRICKY) | st.text(max_size=12) | st.sampled_from(["inputs", "x" * 127, "é" * 70])
+values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | strings,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=4),
+    max_leaves=30,
+)
+
+
+@pytest.mark.parametrize("scalar", TRICKY)
+def test_dump_tricky_scalars(scalar: str) -> None:
+    for cases in ([scalar], [{scalar: scalar}], [{"k": [scalar, {"n": scalar}]}], [[scalar, [scalar]]]):
+        assert_written_like_pyyaml(cases)
+
+
+@pytest.mark.parametrize("number", [0, -1, 10**30, 1.5, -0.0, 1e17, 1e-5, 1e300, float("inf"), -float("inf"), 0.1])
+def test_dump_numbers(number: float) -> None:
+    assert_written_like_pyyaml([number, {"n": number}, [number], float("nan")])
+
+
+def test_dump_leaves_unusual_data_to_pyyaml() -> None:
+    shared = {"a": 1}
+    assert _yaml.dump_cases([shared, shared]) == dumped([shared, shared])  # an anchor and an alias
+    for cases in ([{1: "int key"}], [{"k": (1, 2)}], [{"x" * 129: 1}], [{"a\nb": 1}], [datetime.date(2001, 12, 14)]):
+        assert _yaml.dump_cases(cases) == dumped(cases)
+    assert _yaml.dump_cases([]) == "[]\n"
+
+
+@PROPERTY
+@given(st.lists(values, min_size=1, max_size=5))
+def test_dump_any_json_data(cases: list[Any]) -> None:
+    assert_written_like_pyyaml(cases)
+
+
+@PROPERTY
+@given(st.lists(st.dictionaries(keys, strings, min_size=1), min_size=1, max_size=3))
+def test_dump_folded_strings(cases: list[Any]) -> None:
+    assert_written_like_pyyaml(cases)
+
+
+@pytest.mark.parametrize("style", ["plain", "'yes' ", "#single ", "line\nbreak ", "\ttab "])
+@pytest.mark.parametrize("spaces", [" ", "  ", "   "])
+def test_dump_folds_long_strings_at_every_column(style: str, spaces: str) -> None:
+    prefix = "" if style == "plain" else style
+    text = spaces.join(["word", "xy", "'q'", "\\"] * 12)
+    cases = [{"k": prefix + "a" * offset + text, "key" * offset: [prefix + "b" * offset]} for offset in range(12)]
+    assert_written_like_pyyaml(cases)
