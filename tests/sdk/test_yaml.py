@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import gc
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from evalset import _yaml
+from evalset import _yaml, files
 
 LOADERS = [yaml.CSafeLoader, yaml.SafeLoader]
 PROPERTY = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -234,3 +235,29 @@ def test_dump_folds_long_strings_at_every_column(style: str, spaces: str) -> Non
     text = spaces.join(["word", "xy", "'q'", "\\"] * 12)
     cases = [{"k": prefix + "a" * offset + text, "key" * offset: [prefix + "b" * offset]} for offset in range(12)]
     assert_written_like_pyyaml(cases)
+
+
+def test_pulled_file_is_what_pyyaml_writes_and_from_file_loads(tmp_path: Path) -> None:
+    from pydantic_evals import Dataset
+
+    cases = [
+        {
+            "name": f"case-{index}",
+            "inputs": {"text": scalar, "long": (scalar + " word") * 20, "list": [scalar, 1.5, None, True]},
+            "metadata": {scalar or "empty": index},
+            "expected_output": scalar,
+            "evaluators": [],
+        }
+        for index, scalar in enumerate(TRICKY)
+    ]
+    data = {"name": "tricky", "cases": cases, "evaluators": [], "report_evaluators": []}
+    path = tmp_path / "tricky.yaml"
+    files.write_dataset_file(data, path)
+    text = path.read_text(encoding="utf-8")
+    assert text == dumped(data)  # written in pieces, the same bytes as the whole document dumped at once
+    assert same(yaml.safe_load(text), data)
+    loaded = Dataset[Any, Any, Any].from_file(path)
+    assert [(case.name, case.inputs, case.metadata, case.expected_output) for case in loaded.cases] == [
+        (case["name"], case["inputs"], case["metadata"], case["expected_output"]) for case in cases
+    ]
+    assert same(files.read_dataset_file(path)["cases"], cases)
