@@ -5,8 +5,9 @@ Usage: .venv/bin/python bench/bench_files.py [--cases 20000] [--reps 3] [--backe
 Starts the real server (`evalset serve`) on a fresh database, writes one dataset file per format, then
 runs the real commands as subprocesses, as a user would: `evalset push FILE --name ...` into a new
 dataset and `evalset pull NAME -o FILE`. Prints, per format and direction, the median wall time, the
-CPU time of the command (client side) and the YAML/JSONL ratio (target: YAML within 2x of JSONL);
-also the time of the file step alone (parse on push, format on pull) measured in this process.
+CPU time of the command (client side) and the YAML/JSONL ratios (target: YAML within 2x of JSONL);
+also the time of the file step alone (parse on push, format on pull) measured once in this process, and
+the load average (the machine may be shared).
 The machine is shared: compare the ratio, measured in the same run, rather than absolute times.
 """
 
@@ -136,10 +137,13 @@ def main(argv: list[str] | None = None) -> int:
             step = steps[fmt][0 if direction == "push" else 1]
             medians[fmt], cpus[fmt] = wall, cpu
             print(f"{direction:<6} {fmt:<6} {wall:>8.2f} {cpu:>10.2f} {step:>12.2f}")
+        step = 0 if direction == "push" else 1
         print(
             f"{direction:<6} yaml/jsonl ratio: wall {medians['yaml'] / medians['jsonl']:.2f}, "
-            f"cli CPU {cpus['yaml'] / cpus['jsonl']:.2f} (target <= 2)"
+            f"cli CPU {cpus['yaml'] / cpus['jsonl']:.2f} (target <= 2); "
+            f"file step {steps['yaml'][step] / steps['jsonl'][step]:.2f}"
         )
+    print(f"load average at the end: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
     return 0
 
 
