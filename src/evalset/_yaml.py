@@ -120,6 +120,10 @@ class _Construct:
         self.loader = loader
         self.scalar, self.mapping, self.sequence = yaml.ScalarNode, yaml.MappingNode, yaml.SequenceNode
         constructors: dict[str, Any] = loader.yaml_constructors
+        stock = yaml.constructor.SafeConstructor
+        for name in ("str", "map", "seq", "null", "bool", "int", "float", "timestamp"):
+            if constructors.get(_TAG + name) is not getattr(stock, f"construct_yaml_{name}"):
+                raise _Unusual  # someone registered their own constructor: PyYAML's path calls it
         self.functions: dict[str, Callable[[Any, Any], Any]] = {tag: constructors[tag] for tag in _SCALAR_TAGS}
         self.seen: set[int] = set()  # collection nodes: one seen twice is an alias, left to PyYAML
 
@@ -238,6 +242,14 @@ class _Writer:
         self.resolvable = frozenset(first for first in dumper.yaml_implicit_resolvers if isinstance(first, str))
         if None in dumper.yaml_implicit_resolvers:
             raise _Unwritable  # a resolver for any first character: no shortcut
+        stock = yaml.representer.SafeRepresenter
+        for kind, name in ((str, "str"), (dict, "dict"), (list, "list"), (int, "int"), (float, "float")):
+            if dumper.yaml_representers.get(kind) is not getattr(stock, f"represent_{name}"):
+                raise _Unwritable  # someone registered their own representer (say, block style for text)
+        if dumper.yaml_representers.get(bool) is not stock.represent_bool:
+            raise _Unwritable
+        if dumper.yaml_representers.get(type(None)) is not stock.represent_none:
+            raise _Unwritable
         self.out: list[str] = []
         self.seen: set[int] = set()
         self.keys: dict[str, str] = {}

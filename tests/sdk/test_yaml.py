@@ -261,3 +261,23 @@ def test_pulled_file_is_what_pyyaml_writes_and_from_file_loads(tmp_path: Path) -
         (case["name"], case["inputs"], case["metadata"], case["expected_output"]) for case in cases
     ]
     assert same(files.read_dataset_file(path)["cases"], cases)
+
+
+def test_registered_constructors_and_representers_are_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whoever registers their own constructor or representer on PyYAML's safe classes gets PyYAML's path."""
+
+    def shout(loader: Any, node: Any) -> str:
+        return str(node.value).upper()
+
+    def literal(dumper: Any, value: str) -> Any:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+
+    constructors = {**yaml.constructor.SafeConstructor.yaml_constructors, "tag:yaml.org,2002:str": shout}
+    monkeypatch.setattr(yaml.constructor.SafeConstructor, "yaml_constructors", constructors)
+    assert _yaml.load("a: b\n") == {"A": "B"} == yaml.load("a: b\n", Loader=yaml.CSafeLoader)
+    monkeypatch.undo()
+
+    representers = {**yaml.representer.SafeRepresenter.yaml_representers, str: literal}
+    monkeypatch.setattr(yaml.representer.SafeRepresenter, "yaml_representers", representers)
+    cases = [{"text": "two\nlines"}]
+    assert _yaml.dump_cases(cases) == dumped(cases) == "- text: |-\n    two\n    lines\n"
