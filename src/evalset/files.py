@@ -19,8 +19,8 @@ A YAML or JSON file written by `Dataset.to_file` names its JSON Schema (`$schema
 from it, so `evalset push` can create the dataset typed.
 
 YAML is PyYAML's YAML 1.1, what `Dataset.from_file` loads, through libyaml's C parser when PyYAML was
-built with it (its wheels are); `_yaml` reads and writes it several times faster than `yaml.load` and
-`yaml.dump` with the same results (see there).
+built with it (its wheels are); `_yaml` and `_yaml_writer` read and write it several times faster than
+`yaml.load` and `yaml.dump`, with the same results (see there).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from evalset import _yaml
+from evalset import _yaml, _yaml_writer
 from evalset._serialization import normalize_evaluator, serialize_evaluators, short_form_evaluator
 from evalset.types import ExportedCase, ExportedDataset
 
@@ -320,7 +320,7 @@ def _format_cases(cases: list[dict[str, Any]], fmt: Format) -> str:
         return "".join(json.dumps(case, ensure_ascii=False) + "\n" for case in cases)
     if fmt == "csv":
         return _csv_text(cases, header=False)
-    return _yaml.dump_cases(cases)
+    return _yaml_writer.dump_cases(cases)
 
 
 def _file_case(case: Mapping[str, Any], *, tags: bool) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from evalset import _yaml, files
+from evalset import _yaml, _yaml_writer, files
 
 LOADERS = [yaml.CSafeLoader, yaml.SafeLoader]
 PROPERTY = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -180,7 +180,7 @@ def dumped(value: Any) -> str:
 
 
 def assert_written_like_pyyaml(cases: list[Any]) -> None:
-    text = _yaml.dump_cases(cases)
+    text = _yaml_writer.dump_cases(cases)
     assert text == dumped(cases)
     for loader in LOADERS:
         assert same(yaml.load(text, Loader=loader), cases)
@@ -210,10 +210,10 @@ def test_dump_numbers(number: float) -> None:
 
 def test_dump_leaves_unusual_data_to_pyyaml() -> None:
     shared = {"a": 1}
-    assert _yaml.dump_cases([shared, shared]) == dumped([shared, shared])  # an anchor and an alias
+    assert _yaml_writer.dump_cases([shared, shared]) == dumped([shared, shared])  # an anchor and an alias
     for cases in ([{1: "int key"}], [{"k": (1, 2)}], [{"x" * 129: 1}], [{"a\nb": 1}], [datetime.date(2001, 12, 14)]):
-        assert _yaml.dump_cases(cases) == dumped(cases)
-    assert _yaml.dump_cases([]) == "[]\n"
+        assert _yaml_writer.dump_cases(cases) == dumped(cases)
+    assert _yaml_writer.dump_cases([]) == "[]\n"
 
 
 @PROPERTY
@@ -280,4 +280,4 @@ def test_registered_constructors_and_representers_are_honoured(monkeypatch: pyte
     representers = {**yaml.representer.SafeRepresenter.yaml_representers, str: literal}
     monkeypatch.setattr(yaml.representer.SafeRepresenter, "yaml_representers", representers)
     cases = [{"text": "two\nlines"}]
-    assert _yaml.dump_cases(cases) == dumped(cases) == "- text: |-\n    two\n    lines\n"
+    assert _yaml_writer.dump_cases(cases) == dumped(cases) == "- text: |-\n    two\n    lines\n"
