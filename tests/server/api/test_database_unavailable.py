@@ -6,6 +6,7 @@ PostgreSQL only: a role with a CONNECTION LIMIT makes "too many connections" rea
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,6 +57,12 @@ def test_out_of_connection_slots_is_a_503_and_recovers(limited: tuple[LiveServer
         # Take every connection the role may hold: the server's pooled ones are cut, new ones refused.
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,))
+            # Termination is asynchronous: a backend holds its slot until it has exited.
+            for _ in range(200):
+                row = admin.execute("SELECT count(*) FROM pg_stat_activity WHERE usename = %s", (role,)).fetchone()
+                if row and row[0] == 0:
+                    break
+                time.sleep(0.05)
         blockers = [psycopg.connect(server.db_url, autocommit=True) for _ in range(LIMIT)]
         try:
             for _ in range(3):  # a cut pooled connection, then refused new ones: each a 503
