@@ -66,6 +66,20 @@ def dump_cases(cases: list[Any]) -> str:
     return dump(cases)
 
 
+def dump_document(document: dict[str, Any]) -> str:
+    """`dump(document)` for a dataset file's document, its `cases` written by `dump_cases`.
+
+    Block sequences are not indented under their key, so `cases:` followed by the dumped list is byte
+    for byte what dumping the whole mapping writes for it."""
+    parts: list[str] = []
+    for key, value in document.items():
+        if key == "cases" and isinstance(value, list) and value:
+            parts.append("cases:\n" + dump_cases(cast(list[Any], value)))
+        else:
+            parts.append(dump({key: value}))
+    return "".join(parts)
+
+
 def _escape(char: str) -> str:
     escape = _DOUBLE_ESCAPES.get(char)
     if escape is not None:

@@ -281,3 +281,13 @@ def test_registered_constructors_and_representers_are_honoured(monkeypatch: pyte
     monkeypatch.setattr(yaml.representer.SafeRepresenter, "yaml_representers", representers)
     cases = [{"text": "two\nlines"}]
     assert _yaml_writer.dump_cases(cases) == dumped(cases) == "- text: |-\n    two\n    lines\n"
+
+
+@PROPERTY
+@given(
+    st.lists(st.dictionaries(keys, values, min_size=1, max_size=4), max_size=4),
+    st.dictionaries(keys, values, max_size=3),
+)
+def test_dump_document_is_what_pyyaml_writes_for_the_whole_document(cases: list[Any], rest: dict[str, Any]) -> None:
+    document = {"name": "ds", "cases": cases, **{key: value for key, value in rest.items() if key != "cases"}}
+    assert _yaml_writer.dump_document(document) == _yaml.dump(document)

@@ -152,10 +152,9 @@ def export_file(visitor: VisitorDep, ds: str, fmt: str, as_of: datetime | None =
     headers = {"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'}
     if fmt == "json":
         return StreamingResponse(chunks, media_type="application/json", headers=headers)
-    import yaml
+    from evalset._yaml_writer import dump_document  # PyYAML only when a YAML file is asked for
 
-    document = orjson.loads(b"".join(chunks))
-    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+    text = dump_document(orjson.loads(b"".join(chunks)))
     return Response(text, media_type="application/yaml", headers=headers)
 
 
