@@ -4,6 +4,8 @@
   UTF-8 and standard JSON (else 422), with no field the route does not know (422, with a "did you
   mean" hint), and values the databases can hold (`domain.values`: no NUL, no lone surrogate, 64-bit
   integers, finite numbers, bounded nesting; else 422 naming the field and pointer).
+- `raw_json_body(adapter)`: the same rules, for a body read as bytes and parsed later, a part at a time
+  (case imports: `api.case_batches`), or whole as `json_body` parses it.
 - `check_request`: on every /v1 route, query parameters the route does not declare are refused
   (422, naming them), and no path segment or query value may hold text that cannot be stored.
 """
@@ -11,6 +13,8 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import orjson
@@ -22,7 +26,15 @@ from pydantic import TypeAdapter, ValidationError
 from evalset.server.domain import values
 from evalset.server.errors import InvalidInput, UnsupportedMediaType, Violation
 
-__all__ = ["json_body", "component_schemas", "check_request", "check_text", "is_json_media_type"]
+__all__ = [
+    "json_body",
+    "raw_json_body",
+    "RawBody",
+    "component_schemas",
+    "check_request",
+    "check_text",
+    "is_json_media_type",
+]
 
 T = TypeVar("T")
 _components: dict[str, Any] = {}
@@ -61,27 +73,87 @@ def json_body(adapter: TypeAdapter[T], *, check_values: bool = True) -> tuple[An
     Use as `body: Annotated[X, dep]` with `openapi_extra=doc` on the route. `check_values=False` leaves
     the value rules to the service (case writes check them per case, naming the case).
     """
-    schema = adapter.json_schema(ref_template="#/components/schemas/{model}")
-    known = _known_fields(schema)
+    known, doc = _describe(adapter)
 
     async def parse(request: Request) -> T:
-        if not is_json_media_type(request.headers.get("content-type")):
-            sent = request.headers.get("content-type")
-            raise UnsupportedMediaType(
-                f"The request body must be JSON, sent with 'Content-Type: application/json' "
-                f"({'no Content-Type was sent' if sent is None else f'got {sent!r}'})."
-            )
+        _require_json(request)
         raw = await request.body()
         if len(raw) > _INLINE_LIMIT:
             return await to_thread.run_sync(_parse, adapter, raw, known, check_values)
         return _parse(adapter, raw, known, check_values)
 
-    _components.update(schema.pop("$defs", {}))
-    doc = {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
     return Depends(parse), doc
 
 
-def _parse(adapter: TypeAdapter[T], raw: bytes, known: list[str], check_values: bool) -> T:
+@dataclass(slots=True)
+class RawBody:
+    """A JSON request body as bytes, not parsed yet. `parse_whole()` parses it all at once exactly as
+    `json_body` would (its 422s included); `release()` drops the bytes once the route is done with them
+    (the worker thread that ran the route keeps its arguments until its next job)."""
+
+    data: bytearray
+    _parse_whole: Callable[[bytearray], Any]
+
+    def parse_whole(self) -> Any:
+        return self._parse_whole(self.data)
+
+    def release(self) -> None:
+        self.data = bytearray()
+
+
+def raw_json_body(adapter: TypeAdapter[Any], *, check_values: bool = True) -> tuple[Any, dict[str, Any]]:
+    """Like `json_body`, but the dependency gives the body as a RawBody: checked as JSON by content type
+    only, read into one buffer (never twice its size, as joining the received chunks would take)."""
+    known, doc = _describe(adapter)
+
+    def parse_whole(raw: bytearray) -> Any:
+        return _parse(adapter, raw, known, check_values)
+
+    async def read(request: Request) -> RawBody:
+        _require_json(request)
+        return RawBody(await _read_body(request), parse_whole)
+
+    return Depends(read), doc
+
+
+async def _read_body(request: Request) -> bytearray:
+    """The body in one buffer of its declared size (Content-Length, within the configured limit), filled
+    in place: growing it chunk by chunk would over-allocate, and joining the chunks would hold them twice."""
+    declared = request.headers.get("content-length", "")
+    settings = getattr(request.app.state, "settings", None)
+    limit = settings.max_body_bytes if settings is not None else 0
+    size = int(declared) if declared.isdigit() and int(declared) <= limit else 0
+    data = bytearray(size)
+    filled = 0
+    async for chunk in request.stream():
+        end = filled + len(chunk)
+        if end <= size:
+            data[filled:end] = chunk
+        else:  # more than declared (the server would have refused it), or no Content-Length
+            data[filled:] = chunk
+        filled = end
+    del data[filled:]
+    return data
+
+
+def _describe(adapter: TypeAdapter[Any]) -> tuple[list[str], dict[str, Any]]:
+    """The body's known field names (for "did you mean" hints) and its OpenAPI text."""
+    schema = adapter.json_schema(ref_template="#/components/schemas/{model}")
+    known = _known_fields(schema)
+    _components.update(schema.pop("$defs", {}))
+    return known, {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def _require_json(request: Request) -> None:
+    if not is_json_media_type(request.headers.get("content-type")):
+        sent = request.headers.get("content-type")
+        raise UnsupportedMediaType(
+            f"The request body must be JSON, sent with 'Content-Type: application/json' "
+            f"({'no Content-Type was sent' if sent is None else f'got {sent!r}'})."
+        )
+
+
+def _parse(adapter: TypeAdapter[T], raw: bytes | bytearray, known: list[str], check_values: bool) -> T:
     try:
         parsed = adapter.validate_json(raw)
     except ValidationError as exc:
@@ -93,7 +165,7 @@ def _parse(adapter: TypeAdapter[T], raw: bytes, known: list[str], check_values: 
     return parsed
 
 
-def _best_effort(raw: bytes) -> Any:
+def _best_effort(raw: bytes | bytearray) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:

@@ -34,6 +34,7 @@ __all__ = [
     "text_problem",
     "check_fields",
     "check_cases",
+    "is_clean",
     "check_texts",
     "check_instant",
 ]
@@ -179,6 +180,11 @@ def check_fields(fields: Mapping[str, Any]) -> None:
     for field, value in fields.items():
         violations.extend(_violations(value, field))
     _refuse(violations)
+
+
+def is_clean(fields: Mapping[str, Any]) -> bool:
+    """True when a record of fields (a case) breaks no rule: what check_fields and check_cases accept."""
+    return _clean(fields, -1)
 
 
 def check_cases(items: Sequence[Mapping[str, Any]], *, single: bool = False) -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from evalset.server.domain import cases as rules
 from evalset.server.domain import values
@@ -21,6 +21,9 @@ from evalset.server.storage import datasets as dataset_store
 __all__ = [
     "create_cases",
     "import_cases",
+    "write_case_batches",
+    "CaseSink",
+    "NotBatchable",
     "get_case",
     "update_case",
     "delete_case",
@@ -67,9 +70,15 @@ def _name_conflict(names: Sequence[str], dataset_name: str) -> Conflict:
     return Conflict(f"Case name {shown} already exists in dataset {dataset_name!r}; case names must be unique.")
 
 
-def _insert_new(conn: Conn, dataset: dict[str, Any], items: Sequence[dict[str, Any]], principal: Principal):
+def _insert_new(
+    conn: Conn,
+    dataset: dict[str, Any],
+    items: Sequence[dict[str, Any]],
+    principal: Principal,
+    now: datetime | None = None,
+):
     actor = actor_of(principal)
-    now = utcnow()
+    now = now or utcnow()
     ids = rules.new_ids(len(items))
     rows = [
         rules.new_case(item, dataset_id=dataset["id"], actor=actor, now=now, id=case_id)
@@ -131,28 +140,101 @@ def import_cases(
         existing = store.find_by_names(conn, dataset_id=dataset["id"], names=names) if names else {}
         if existing and on_conflict == "error":
             raise _name_conflict([n for n in names if n in existing], dataset["name"])
-        actor, now = actor_of(principal), utcnow()
-        results: list[dict[str, Any] | None] = []
-        fresh: list[dict[str, Any]] = []
-        replaced: list[dict[str, Any]] = []
-        changed: list[dict[str, Any]] = []
-        for item in items:
-            name = item.get("name")
-            current = existing.get(name) if name is not None else None
-            if current is None:
-                fresh.append(item)
-                results.append(None)
-                continue
-            updated = rules.apply_upsert(current, item, actor=actor, now=now)
-            if updated is not None:
-                replaced.append(current)
-                changed.append(updated)
-            results.append(updated or current)
-        _write_updates(conn, replaced, changed)
-        created = iter(_insert_new(conn, dataset, fresh, principal))
-        imported = [rules.public_case(r) if r is not None else next(created) for r in results]
-    db.wrote_many(len(fresh) + len(changed))
+        imported, written = _upsert(conn, principal, dataset, items, existing, now=utcnow())
+    db.wrote_many(written)
     return imported
+
+
+def _upsert(
+    conn: Conn,
+    principal: Principal,
+    dataset: dict[str, Any],
+    items: Sequence[dict[str, Any]],
+    existing: dict[str, dict[str, Any]],
+    *,
+    now: datetime,
+) -> tuple[list[dict[str, Any]], int]:
+    """Write checked cases: those named like an `existing` case update it (when something changed), the
+    others are created. Returns the resulting cases in the order of `items`, and how many rows were written."""
+    actor = actor_of(principal)
+    results: list[dict[str, Any] | None] = []
+    fresh: list[dict[str, Any]] = []
+    replaced: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    for item in items:
+        name = item.get("name")
+        current = existing.get(name) if name is not None else None
+        if current is None:
+            fresh.append(item)
+            results.append(None)
+            continue
+        updated = rules.apply_upsert(current, item, actor=actor, now=now)
+        if updated is not None:
+            replaced.append(current)
+            changed.append(updated)
+        results.append(updated or current)
+    _write_updates(conn, replaced, changed)
+    created = iter(_insert_new(conn, dataset, fresh, principal, now))
+    return [rules.public_case(r) if r is not None else next(created) for r in results], len(fresh) + len(changed)
+
+
+class NotBatchable(Exception):
+    """A case that `write_case_batches` does not take as it is: one that import_cases or create_cases would
+    refuse (invalid, breaking a value rule or the schema, a duplicate name, a conflict). Nothing was
+    written; the caller answers through those, which report it."""
+
+
+class CaseSink(Protocol):
+    """Where `write_case_batches` puts the resulting cases, a batch at a time, in request order."""
+
+    def restart(self) -> None:
+        """Forget what was put so far: the write runs again from the start (it lost a race)."""
+
+    def add(self, cases: list[dict[str, Any]]) -> None: ...
+
+
+@retry_on_contention
+def write_case_batches(
+    db: Database,
+    principal: Principal,
+    ref: str,
+    batches: Callable[[], Iterable[list[dict[str, Any]]]],
+    *,
+    on_conflict: Literal["update", "error"],
+    out: CaseSink,
+) -> None:
+    """import_cases (`on_conflict` "update" or "error") or create_cases ("error") for cases that come a batch
+    at a time (`batches()` starts them over): each batch is checked, written and handed to `out` before the
+    next is read, all in one transaction, so only one batch of cases is held at once.
+
+    Only what succeeds is done here. At the first case that those services would refuse, this rolls back
+    and raises NotBatchable (or the domain error met: dataset not found), so that the caller can answer
+    through them, with every problem reported as they report it."""
+    out.restart()
+    seen: set[str] = set()
+    written = 0
+    now = utcnow()
+    with db.write() as conn:
+        dataset = dataset_store.get_dataset(conn, project_id=principal.project_id, ref=ref, for_write=True)
+        validator = validator_for_dataset(dataset)
+        for batch in batches():
+            names = []
+            for item in batch:
+                name = item.get("name")
+                if name is not None:
+                    if name in seen:
+                        raise NotBatchable("a duplicate case name")
+                    seen.add(name)
+                    names.append(name)
+                if not values.is_clean(item) or (not validator.empty and validator.violations(item)):
+                    raise NotBatchable("a case that breaks a value rule or the dataset's schema")
+            existing = store.find_by_names(conn, dataset_id=dataset["id"], names=names) if names else {}
+            if existing and on_conflict == "error":
+                raise NotBatchable("a case name already in the dataset")
+            cases, count = _upsert(conn, principal, dataset, batch, existing, now=now)
+            out.add(cases)
+            written += count
+    db.wrote_many(written)
 
 
 def _write_updates(conn: Conn, replaced: list[dict[str, Any]], updated: list[dict[str, Any]]) -> None:

@@ -49,6 +49,7 @@ _WRITE_FIELDS = [
 _columns = [cases.c[f] for f in CASE_FIELDS]
 _record_columns = [*_columns, cases.c.last_op, cases.c.seq]
 """A stored case with what history needs: the op behind its version and its position."""
+_IN_DATASET = [cases.c.dataset_id == bindparam("_ds")]
 AnySelect = Select[Unpack[tuple[Any, ...]]]
 
 
@@ -61,7 +62,9 @@ def get_case(conn: Connection, *, dataset_id: str, case_id: str) -> dict[str, An
 
 def find_by_names(conn: Connection, *, dataset_id: str, names: Sequence[str]) -> dict[str, dict[str, Any]]:
     """The existing cases of a dataset with these names, by name."""
-    rows = rows_by_keys(conn, _record_columns, cases.c.name, names, where=[cases.c.dataset_id == dataset_id])
+    rows = rows_by_keys(
+        conn, _record_columns, cases.c.name, names, where=_IN_DATASET, params={"_ds": dataset_id}, name="cases by name"
+    )
     return {row["name"]: row for row in _as_records(rows)}
 
 
@@ -324,7 +327,9 @@ def _keyset(seqs: list[int], after: int | None, before: int | None, want: int) -
 def get_cases(conn: Connection, *, dataset_id: str, case_ids: Sequence[str]) -> list[dict[str, Any]]:
     """The stored records (as get_case) of those of `case_ids` that exist in the dataset, in dataset order."""
     wanted = [c for c in dict.fromkeys(case_ids) if looks_like_uuid(c)]
-    rows = rows_by_keys(conn, _record_columns, cases.c.id, wanted, where=[cases.c.dataset_id == dataset_id])
+    rows = rows_by_keys(
+        conn, _record_columns, cases.c.id, wanted, where=_IN_DATASET, params={"_ds": dataset_id}, name="cases by id"
+    )
     return sorted(_as_records(rows), key=lambda row: row["seq"])
 
 

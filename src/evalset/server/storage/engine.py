@@ -393,24 +393,39 @@ def rows_by_keys(
     keys: Sequence[Any],
     *,
     where: Sequence[ColumnElement[bool]] = (),
+    params: Mapping[str, Any] | None = None,
+    name: str | None = None,
 ) -> Iterator[Any]:
     """The rows (of `columns`) whose unique `key` column is one of `keys`, with `where` also true.
 
     `key` plus the equality columns in `where` must be covered by a unique index (one row per key).
+    `where` may hold `bindparam`s, given their values in `params`. With a `name` (one per distinct
+    columns/key/where), the PostgreSQL statement is built once per process: building it costs several
+    times what running it does, and an import looks names up once per batch.
     """
     keys = list(dict.fromkeys(keys))
     if not keys:
         return
     if conn.dialect.name != "postgresql":
         for start in range(0, len(keys), KEY_CHUNK):
-            yield from conn.execute(select(*columns).where(*where, key.in_(keys[start : start + KEY_CHUNK])))
+            chunk = select(*columns).where(*where, key.in_(keys[start : start + KEY_CHUNK]))
+            yield from conn.execute(chunk, dict(params or {}))
         return
-    element_type = Text if isinstance(key.type, String) else key.type
-    wanted = (
-        func.unnest(bindparam("keys", keys, type_=ARRAY(element_type))).table_valued("k").render_derived(name="wanted")
-    )
-    probe = select(*columns).where(*where, key == wanted.c.k).limit(1).lateral("probe")
-    yield from conn.execute(select(*probe.c).select_from(wanted).join(probe, true()))
+    statement = _lookups.get(name) if name is not None else None
+    if statement is None:
+        element_type = Text if isinstance(key.type, String) else key.type
+        wanted = (
+            func.unnest(bindparam("_keys", type_=ARRAY(element_type))).table_valued("k").render_derived(name="wanted")
+        )
+        probe = select(*columns).where(*where, key == wanted.c.k).limit(1).lateral("probe")
+        statement = select(*probe.c).select_from(wanted).join(probe, true())
+        if name is not None:
+            _lookups[name] = statement
+    yield from conn.execute(statement, {**(params or {}), "_keys": keys})
+
+
+_lookups: dict[str, Any] = {}
+"""rows_by_keys statements by name (PostgreSQL): immutable once built, so shared by every thread."""
 
 
 def upsert(conn: Connection, table: Table) -> Any:

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Response
 
+from evalset.server.api.case_batches import cases_body, write_in_batches
 from evalset.server.api.deps import DB, Reader, Writer, json_response, stream_response
-from evalset.server.api.inputs import json_body
+from evalset.server.api.inputs import RawBody, json_body, raw_json_body
 from evalset.server.api.v1.models import (
     CASE_CREATE,
     CASE_UPDATE,
     CASES_BODY,
     CaseCreate,
     CaseDetail,
-    CasesBody,
     CaseUpdate,
     Revision,
 )
@@ -31,14 +31,11 @@ IF_MATCH_PATTERN = r'^[ \t]*(\*|(W/)?"?[0-9]+"?)[ \t]*$'
 CASE = CASES + "{case_id}/"
 
 
-def _dicts(items: list[CaseCreate]) -> list[dict[str, Any]]:
-    return items  # type: ignore[return-value] # a TypedDict is a dict; spares a copy of 10,000 cases
-
-
 # The service checks the values per case (naming the case), for the API and the web UI alike.
 CREATE_BODY, CREATE_DOC = json_body(CASE_CREATE, check_values=False)
 UPDATE_BODY, UPDATE_DOC = json_body(CASE_UPDATE, check_values=False)
-CASES_BODY_DEP, CASES_DOC = json_body(CASES_BODY, check_values=False)
+_CASES_RAW, CASES_DOC = raw_json_body(CASES_BODY, check_values=False)
+CASES_RAW = cases_body(_CASES_RAW)  # import and bulk read the body a batch at a time: api.case_batches
 
 
 def _etag(case: dict) -> dict[str, str]:
@@ -70,21 +67,35 @@ def create_case(ds: str, body: Annotated[CaseCreate, CREATE_BODY], db: DB, calle
 
 
 @router.post(CASES + "bulk/", response_model=list[CaseDetail], openapi_extra=CASES_DOC)
-def bulk_create(ds: str, body: Annotated[CasesBody, CASES_BODY_DEP], db: DB, caller: Writer) -> Response:
+def bulk_create(ds: str, body: Annotated[RawBody, CASES_RAW], db: DB, caller: Writer) -> Response:
     """Add many cases at once, all or none."""
-    return json_response(cases.create_cases(db, caller.principal(), ds, _dicts(body["cases"])))
+    return write_in_batches(
+        body,
+        CASE_CREATE,
+        lambda batches, out: cases.write_case_batches(
+            db, caller.principal(), ds, batches, on_conflict="error", out=out
+        ),
+        lambda items: cases.create_cases(db, caller.principal(), ds, items),
+    )
 
 
 @router.post("/datasets/{ds}/import/", response_model=list[CaseDetail], openapi_extra=CASES_DOC)
 def import_cases(
     ds: str,
-    body: Annotated[CasesBody, CASES_BODY_DEP],
+    body: Annotated[RawBody, CASES_RAW],
     db: DB,
     caller: Writer,
     on_conflict: Annotated[Literal["update", "error"], Query()] = "update",
 ) -> Response:
     """Import cases in one transaction: named cases that exist are updated (or, with on_conflict=error, 409)."""
-    return json_response(cases.import_cases(db, caller.principal(), ds, _dicts(body["cases"]), on_conflict=on_conflict))
+    return write_in_batches(
+        body,
+        CASE_CREATE,
+        lambda batches, out: cases.write_case_batches(
+            db, caller.principal(), ds, batches, on_conflict=on_conflict, out=out
+        ),
+        lambda items: cases.import_cases(db, caller.principal(), ds, items, on_conflict=on_conflict),
+    )
 
 
 @router.get(CASE, response_model=CaseDetail)
