@@ -1,7 +1,7 @@
 """Per-request server CPU and the tail under load: evalset's dataset list against a bare ASGI app.
 
 Usage: .venv/bin/python bench/bench_requests.py [--backend sqlite|postgresql|both] [--workers N] [--requests 2000]
-       [--clients 16]
+       [--clients 16] [--callgrind 300]
 
 Both servers run as their own processes under the same uvicorn set-up (`evalset serve`, and a 10-line
 Starlette app answering a small JSON list under `uvicorn.Server` with evalset's config); the load generator
@@ -10,6 +10,11 @@ requests, then `--clients` clients together, each sending `--requests / --client
 /proc for the server and its worker processes. Prints per request server CPU, p50/p99 and throughput, and
 the ratios the targets are about: evalset's CPU per request / the bare app's (target <= 3),
 concurrent / sequential throughput (>= 1), concurrent p99 (< 40 ms).
+
+With `--callgrind N`, both servers run under `valgrind --tool=callgrind` instead (one process each) and the
+figure is the instructions each executes per request over N sequential requests after a warm-up: a count that
+other load on the machine does not move, unlike CPU time. (It leaves out kernel time: system calls, thread
+switches.)
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -119,9 +125,10 @@ def measure(url: str, key: str, pid: int, clients: int, requests: int) -> dict[s
 
 
 class Bare:
-    def __init__(self, log_path: Path) -> None:
+    def __init__(self, log_path: Path, prefix: list[str] | None = None) -> None:
         self.log = open(log_path, "a")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen([PYTHON, "-c", BARE_APP], stdout=subprocess.PIPE, stderr=self.log, text=True)
+        cmd = [*(prefix or []), PYTHON, "-c", BARE_APP]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log, text=True)
         assert self.proc.stdout is not None
         self.url = self.proc.stdout.readline().split("serving at ")[1].strip()
 
@@ -161,6 +168,59 @@ def run(backend: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
     return results
 
 
+def callgrind_prefix(workdir: Path, name: str) -> list[str]:
+    out = workdir / f"callgrind.{name}.%p"
+    return ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no", "--collect-jumps=no"]
+
+
+def instructions(url: str, key: str, pid: int, workdir: Path, name: str, requests: int) -> float:
+    """Instructions the server at `pid` (under callgrind) executes per sequential request."""
+    import httpx
+
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=120) as http:
+        for _ in range(50):
+            http.get("/v1/datasets/").raise_for_status()
+        subprocess.run(["callgrind_control", "--zero", str(pid)], check=True, capture_output=True)
+        for _ in range(requests):
+            http.get("/v1/datasets/").raise_for_status()
+        subprocess.run(["callgrind_control", "--dump=requests", str(pid)], check=True, capture_output=True)
+    dumps = [path for path in workdir.glob(f"callgrind.{name}.{pid}*") if "Trigger: dump requests" in path.read_text()]
+    totals = [line for line in dumps[-1].read_text().splitlines() if line.startswith(("summary:", "totals:"))]
+    return int(totals[0].split()[1]) / requests
+
+
+def run_callgrind(backend: str, args: argparse.Namespace, workdir: Path) -> dict[str, float]:
+    bare = Bare(workdir / "bare.log", prefix=callgrind_prefix(workdir, "bare"))
+    try:
+        log("bare ASGI app under callgrind ...")
+        bare_ir = instructions(bare.url, "none", bare.proc.pid, workdir, "bare", args.callgrind)
+    finally:
+        bare.stop()
+    with fresh_database(backend, workdir) as url:
+        server = Server(url, workdir / f"{backend}.log")
+        server.prefix = callgrind_prefix(workdir, backend)
+        server.start_deadline_s = 600
+        server.start()
+        try:
+            key = server.key or create_key(url)
+            with new_client(server) as client:
+                client.headers["Authorization"] = f"Bearer {key}"
+                ensure_datasets(client, 100)
+            log(f"evalset on {backend} under callgrind ...")
+            evalset_ir = instructions(server.url, key, server.pid, workdir, backend, args.callgrind)
+        finally:
+            server.stop()
+    return {"bare": bare_ir, "evalset": evalset_ir}
+
+
+def report_callgrind(backend: str, r: dict[str, float], args: argparse.Namespace) -> None:
+    print(f"\n{backend}, GET /v1/datasets/ (100 datasets), instructions per request over {args.callgrind} (callgrind)")
+    print(f"  bare ASGI app {r['bare'] / 1e6:8.2f} M")
+    print(f"  evalset       {r['evalset'] / 1e6:8.2f} M")
+    ratio = r["evalset"] / r["bare"]
+    print(f"  evalset / bare: {ratio:.1f}x (target <= 3x: {'ok' if ratio <= 3 else 'MISSED'})")
+
+
 def report(backend: str, r: dict[str, Any], args: argparse.Namespace) -> None:
     print(f"\n{backend}, GET /v1/datasets/ (100 datasets), {args.workers} worker process(es), {os.cpu_count()} CPUs")
     print(f"  {'':28s} {'CPU ms/req':>10s} {'req/s':>8s} {'p50 ms':>7s} {'p99 ms':>7s}")
@@ -188,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="evalset serve --workers N (default 1)")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--callgrind", type=int, metavar="N", help="instructions per request over N requests instead")
     parser.add_argument("--generate", nargs=4, help=argparse.SUPPRESS)  # the load generator's own process
     args = parser.parse_args(argv)
     if args.generate:
@@ -195,6 +256,14 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(load(url, key, int(clients), int(per_client))))
         return 0
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    if args.callgrind:
+        if shutil.which("valgrind") is None:
+            parser.error("--callgrind needs valgrind (apt-get install valgrind)")
+        with tempfile.TemporaryDirectory(prefix="evalset-bench-requests-") as tmp:
+            counts = {backend: run_callgrind(backend, args, Path(tmp)) for backend in backends}
+        for backend, r in counts.items():
+            report_callgrind(backend, r, args)
+        return 0
     with tempfile.TemporaryDirectory(prefix="evalset-bench-requests-") as tmp:
         results = {backend: run(backend, args, Path(tmp)) for backend in backends}
     for backend, r in results.items():

@@ -326,6 +326,8 @@ class Server:
         self.past_cpu = 0.0  # CPU seconds of earlier processes of this server (restarts)
         self.past_hwm = 0  # highest VmHWM of earlier processes
         self.extra_args: list[str] = []  # more `serve` options (bench_requests: --workers N)
+        self.prefix: list[str] = []  # a command to run the server under (bench_requests: valgrind)
+        self.start_deadline_s = START_DEADLINE_S
 
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -365,13 +367,14 @@ class Server:
         # so measure it that way (BENCH_KEEP_PLUGINS=1 to measure the dev venv as it is).
         if not os.environ.get("BENCH_KEEP_PLUGINS"):
             env["PYDANTIC_DISABLE_PLUGINS"] = "logfire-plugin"
-        cmd = [PYTHON, "-m", "evalset.server.cli", "--db", self.db_url, "serve", "--port", "0", *self.extra_args]
+        cmd = [*self.prefix, PYTHON, "-m", "evalset.server.cli", "--db", self.db_url, "serve", "--port", "0"]
+        cmd += self.extra_args
         with open(self.log_path, "a") as log:
             t0 = time.perf_counter()
             self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True, cwd=ROOT, env=env)
         self.lines = queue.Queue()
         threading.Thread(target=self._read_stdout, args=(self.proc, self.lines), daemon=True).start()
-        deadline = t0 + START_DEADLINE_S
+        deadline = t0 + self.start_deadline_s
         while not (match := re.search(r"serving at (http://\S+)", self._next_line(deadline))):
             pass
         self.url = match.group(1)
@@ -395,7 +398,7 @@ class Server:
                     if response.status_code == 200:
                         return response.status_code
                 time.sleep(0.002)
-        raise RuntimeError(f"server did not answer /health within {START_DEADLINE_S}s; see {self.log_path}")
+        raise RuntimeError(f"server did not answer /health within {self.start_deadline_s}s; see {self.log_path}")
 
     def _first_key(self) -> str | None:
         """The key printed alone on the line after "Created project ..." (on an empty database only).

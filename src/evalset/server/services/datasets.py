@@ -31,8 +31,7 @@ _LIST_FIELDS = ("evaluators", "report_evaluators")
 
 def list_datasets(db: Database, principal: Principal) -> list[Any]:
     """Dataset summaries, ready to serialise."""
-    with db.read() as conn:
-        return store.list_datasets(conn, project_id=principal.project_id)
+    return store.list_datasets(db, project_id=principal.project_id)
 
 
 def search_datasets(db: Database, principal: Principal, search: str | None = None) -> list[dict[str, Any]]:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, delete, func, select, update
+from sqlalchemy import Connection, Text, bindparam, cast, delete, func, select, update
 
 from evalset.server.domain.names import canonical_uuid, looks_like_uuid
 from evalset.server.errors import Conflict, DatasetNotFound
 from evalset.server.storage._util import first_record, records
-from evalset.server.storage.engine import json_row, run_cached
+from evalset.server.storage.engine import Database, json_row
 from evalset.server.storage.tables import case_tags, dataset_revisions, datasets
 
 __all__ = [
@@ -42,17 +43,25 @@ SUMMARY_FIELDS = (
     "updated_by_name",
 )
 _summary_columns = [datasets.c[name] for name in SUMMARY_FIELDS]
+# The list's rows all belong to the project it filters on: its id goes in as the text given, instead of being
+# rendered from the column for every row (on SQLite, that rendering was a quarter of the query's work).
+_listed_columns = [
+    cast(bindparam("project_text", type_=Text), Text).label("project_id") if column.key == "project_id" else column
+    for column in _summary_columns
+]
 
 
-def list_datasets(conn: Connection, *, project_id: str) -> list[Any]:
-    """Summaries as the JSON the API returns (orjson fragments built by the database), by name."""
+def list_datasets(db: Database, *, project_id: str) -> list[Any]:
+    """Summaries as the JSON the API returns (orjson fragments built by the database), by name: one
+    statement, run on its own (Database.read_cached), the hot read of the API."""
 
     def build() -> Any:
-        query = select(json_row(conn, _summary_columns)).where(datasets.c.project_id == bindparam("project_id"))
+        query = select(json_row(db.dialect, _listed_columns)).where(datasets.c.project_id == bindparam("project_id"))
         return query.order_by(datasets.c.name)
 
-    result = run_cached(conn, "list_datasets", build, {"project_id": project_id})
-    return [orjson.Fragment(text) for (text,) in result]
+    canonical = str(uuid.UUID(project_id))  # as the column renders it
+    rows = db.read_cached("list_datasets", build, {"project_id": project_id, "project_text": canonical})
+    return [orjson.Fragment(text) for (text,) in rows]
 
 
 def list_dataset_rows(conn: Connection, *, project_id: str, search: str | None = None) -> list[dict[str, Any]]:

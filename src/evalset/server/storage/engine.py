@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.sqlite import dialect as _sqlite_dialect_class
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.sql.elements import ColumnElement
@@ -188,6 +188,22 @@ class Database:
                 raise _unavailable(error) from error
             raise
 
+    def read_cached(self, name: str, build: Callable[[], Any], params: Mapping[str, Any]) -> list[Any]:
+        """The rows of one read statement, compiled once (see run_cached), run on its own outside any
+        transaction: a single statement reads one consistent snapshot on both databases, so it needs no
+        BEGIN and ROLLBACK (round trips on PostgreSQL), and the driver's cursor runs it without SQLAlchemy's
+        connection, transaction and result objects, which cost more than a small query. For hot reads of
+        one statement (the dataset list); errors are mapped as in read()."""
+        sql, args = _cached_statement(self.engine.dialect, name, build, params)
+        try:
+            pooled = self.engine.raw_connection()
+        except (DBAPIError, SQLAlchemyTimeoutError, self.engine.dialect.loaded_dbapi.Error) as error:
+            raise _unavailable(error) from error  # as _connect: the driver's own error, unwrapped here
+        try:
+            return _fetch_all(self.engine.dialect, pooled, sql, args)
+        finally:
+            pooled.close()  # back to the pool (its reset finds no transaction to roll back)
+
     def _connect(self) -> Conn:
         """A pooled connection; a database that refuses one (down, starting, out of slots) is Unavailable."""
         try:
@@ -229,6 +245,34 @@ class Database:
             self._keys_stamp.close()
         self.memo.clear()
         self.engine.dispose()
+
+
+def _fetch_all(dialect: Dialect, pooled: Any, sql: str, args: Any) -> list[Any]:
+    """Run `sql` in autocommit on a pooled DBAPI connection; driver errors come out as Database.read's do."""
+    driver: Any = pooled.driver_connection
+    cursor = None
+    try:
+        if dialect.name == "postgresql":
+            driver.autocommit = True  # no transaction: psycopg would send BEGIN first (SQLite's is in autocommit)
+        try:
+            cursor = driver.cursor()
+            cursor.execute(sql, args)
+            return cursor.fetchall()
+        finally:
+            if cursor is not None:
+                cursor.close()
+            if dialect.name == "postgresql" and not driver.closed:
+                driver.autocommit = False
+    except dialect.loaded_dbapi.Error as error:
+        lost = dialect.is_disconnect(error, driver, cursor)
+        if lost:
+            pooled.invalidate(error)
+        wrapped = DBAPIError.instance(
+            sql, None, error, dialect.loaded_dbapi.Error, connection_invalidated=lost, dialect=dialect
+        )
+        if _is_unavailable(wrapped):
+            raise _unavailable(wrapped) from error
+        raise wrapped from error
 
 
 ANALYZE_AFTER_ROWS = 1000
@@ -290,14 +334,14 @@ def _sqlite_datetime() -> Any:
     return adapt
 
 
-def _adapter(column_type: Any, conn: Connection) -> Callable[[Any], Any] | None:
+def _adapter(column_type: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
     """How to turn a Python value into what the driver takes for this column, or None for as-is."""
-    resolved = column_type.dialect_impl(conn.dialect)
+    resolved = column_type.dialect_impl(dialect)
     if isinstance(resolved, (JSON, JSONText)):
         return _json_text
-    if conn.dialect.name == "sqlite" and isinstance(resolved, Uuid):
+    if dialect.name == "sqlite" and isinstance(resolved, Uuid):
         return _sqlite_uuid
-    if conn.dialect.name == "sqlite" and isinstance(resolved, UTCDateTime):
+    if dialect.name == "sqlite" and isinstance(resolved, UTCDateTime):
         return _sqlite_datetime()
     return None
 
@@ -348,7 +392,7 @@ def bulk_insert(
     compiled = statement.compile(dialect=conn.dialect, column_keys=keys)
     sql = str(compiled)
     order = list(compiled.positiontup or keys) if compiled.positional else keys
-    plan = [(key, _adapter(table.c[key].type, conn)) for key in order]
+    plan = [(key, _adapter(table.c[key].type, conn.dialect)) for key in order]
     if multi_values and conn.dialect.name == "postgresql":
         _insert_multi_values(conn, table, rows, plan, constants, ignore_conflicts)
         return
@@ -525,32 +569,39 @@ def _sqlite_value(column: Any) -> Any:
     raw = type_coerce(column, Text)
     if isinstance(resolved, JSONText):
         return func.json(raw)
+    # SQLite evaluates these per row and value (the dataset list renders 100 rows per request), so they
+    # are kept short: substr, || and replace of NULL are NULL, so a NULL stays NULL without a CASE.
     if isinstance(resolved, Uuid):  # 32 hex digits -> 8-4-4-4-12
-        parts = [func.substr(raw, start, length) for start, length in ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))]
+        parts = [
+            func.substr(raw, literal_column(str(start)), literal_column(str(length)))
+            for start, length in ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
+        ]
         dashed = parts[0]
         for part in parts[1:]:
-            dashed = dashed.op("||")("-").op("||")(part)
-        return case((column.is_(None), None), else_=dashed)
+            dashed = dashed.op("||")(literal_column("'-'")).op("||")(part)
+        return dashed
     if isinstance(resolved, UTCDateTime):  # "YYYY-MM-DD HH:MM:SS.ffffff" in UTC -> ISO 8601
-        iso = func.substr(raw, 1, 10).op("||")("T").op("||")(func.substr(raw, 12)).op("||")("+00:00")
-        return case((column.is_(None), None), else_=iso)
+        return func.replace(raw, literal_column("' '"), literal_column("'T'")).op("||")(literal_column("'+00:00'"))
     if isinstance(resolved, Boolean):
-        return func.json(case((column.is_(None), "null"), (type_coerce(column, Integer) != 0, "true"), else_="false"))
+        null, yes, no, zero = (literal_column(text) for text in ("'null'", "'true'", "'false'", "0"))
+        return func.json(case((column.is_(None), null), (type_coerce(column, Integer) != zero, yes), else_=no))
     return column
 
 
 _json_rows: dict[tuple[str, tuple[Any, ...]], ColumnElement[str]] = {}
 
 
-def json_row(conn: Connection, columns: Sequence[Any]) -> ColumnElement[str]:
-    """Each row as the JSON text of an object with these columns (keyed by column name, in order).
+def json_row(conn: Connection | str, columns: Sequence[Any]) -> ColumnElement[str]:
+    """Each row as the JSON text of an object with these columns (keyed by column name, in order), for
+    a connection's dialect (or a dialect named: `Database.dialect`).
 
     The expression is built once per dialect and column list: building it costs more than running it.
     """
-    key = (conn.dialect.name, tuple(columns))
+    dialect = conn if isinstance(conn, str) else conn.dialect.name
+    key = (dialect, tuple(columns))
     expression = _json_rows.get(key)
     if expression is None:
-        expression = _json_rows[key] = _build_json_row(conn.dialect.name == "sqlite", columns)
+        expression = _json_rows[key] = _build_json_row(dialect == "sqlite", columns)
     return expression
 
 
@@ -583,18 +634,26 @@ def run_cached(conn: Connection, name: str, build: Callable[[], Any], params: Ma
     compiled once per dialect and then sent as its SQL text: for hot reads (the dataset list) with
     large expressions, SQLAlchemy's per-execution cache key walk of the expression costs more than
     the query. Values are adapted as bulk_insert adapts them."""
-    key = (conn.dialect.name, name)
+    sql, args = _cached_statement(conn.dialect, name, build, params)
+    return conn.exec_driver_sql(sql, args)
+
+
+def _cached_statement(
+    dialect: Dialect, name: str, build: Callable[[], Any], params: Mapping[str, Any]
+) -> tuple[str, Any]:
+    """The SQL text of `build()`'s statement (compiled once per dialect) and the driver's parameters."""
+    key = (dialect.name, name)
     entry = _cached_statements.get(key)
     if entry is None:
-        compiled = build().compile(dialect=conn.dialect)
+        compiled = build().compile(dialect=dialect)
         order: list[str] | None = list(compiled.positiontup or ()) if compiled.positional else None
-        adapters = {bind: _adapter(compiled.binds[bind].type, conn) for bind in compiled.binds}
+        adapters = {bind: _adapter(compiled.binds[bind].type, dialect) for bind in compiled.binds}
         constants = {k: v for k, v in compiled.params.items() if k not in params}  # the expression's own literals
         entry = _cached_statements[key] = (str(compiled), order, adapters, constants)
     sql, order, adapters, constants = entry
     values = {k: v if adapters.get(k) is None else adapters[k](v) for k, v in params.items()}  # type: ignore[misc]
     values.update(constants)
-    return conn.exec_driver_sql(sql, tuple(values[k] for k in order) if order is not None else values)
+    return sql, tuple(values[k] for k in order) if order is not None else values
 
 
 _cached_statements: dict[tuple[str, str], tuple[str, list[str] | None, dict[str, Any], dict[str, Any]]] = {}

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query, Response
 
 from evalset.server.api.case_batches import cases_body, write_in_batches
-from evalset.server.api.deps import DB, Reader, Writer, json_response, stream_response
+from evalset.server.api.deps import DB, ApiRoute, Reader, Writer, json_response, stream_response
 from evalset.server.api.inputs import RawBody, json_body, raw_json_body
 from evalset.server.api.v1.models import (
     CASE_CREATE,
@@ -24,7 +24,7 @@ from evalset.server.errors import InvalidInput
 from evalset.server.services import cases, history
 from evalset.server.services.export import stream_json_array
 
-router = APIRouter(tags=["cases"])
+router = APIRouter(tags=["cases"], route_class=ApiRoute)
 CASES = "/datasets/{ds}/cases/"
 IF_MATCH_PATTERN = r'^[ \t]*(\*|(W/)?"?[0-9]+"?)[ \t]*$'
 """A case version (`3`, `"3"`, `W/"3"`) or `*`; ASCII digits only."""

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from evalset.server.api.deps import DB, Reader, Writer, json_response
+from evalset.server.api.deps import DB, ApiRoute, Reader, Writer, json_response
 from evalset.server.api.inputs import json_body
 from evalset.server.api.v1.experiment_models import (
     EXPERIMENT_UPLOAD,
@@ -21,7 +21,7 @@ from evalset.server.domain.experiments import facts_from_upload
 from evalset.server.domain.values import MAX_INT
 from evalset.server.services import experiments
 
-router = APIRouter(tags=["experiments"])
+router = APIRouter(tags=["experiments"], route_class=ApiRoute)
 EXPERIMENT = "/experiments/{experiment_id}/"
 UPLOAD_BODY, UPLOAD_DOC = json_body(EXPERIMENT_UPLOAD)
 TOTAL_HEADER = {"X-Total-Count": {"description": "How many experiments match, over all pages."}}

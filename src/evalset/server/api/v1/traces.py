@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Query, Request, Response
 
-from evalset.server.api.deps import DB, AnyKey, Caller, Reader, TraceWriter, Writer, json_response
+from evalset.server.api.deps import DB, AnyKey, ApiRoute, Caller, Reader, TraceWriter, Writer, json_response
 from evalset.server.api.inputs import json_body
 from evalset.server.api.v1.models import CaseDetail
 from evalset.server.api.v1.trace_models import (
@@ -25,7 +25,7 @@ from evalset.server.errors import BadRequest, InvalidInput, PayloadTooLarge, Ser
 from evalset.server.otlp import decode, transport
 from evalset.server.services import keys, traces
 
-router = APIRouter(tags=["traces"])
+router = APIRouter(tags=["traces"], route_class=ApiRoute)
 FROM_SPAN, FROM_SPAN_DOC = json_body(FROM_SPAN_BODY)
 OTLP_ERRORS = trace_errors(400, 401, 403, 413, 415, 503)
 RETRY_AFTER = 2
