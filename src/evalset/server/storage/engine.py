@@ -241,6 +241,9 @@ class Database:
         return self._keys_stamp.stamp()
 
     def dispose(self) -> None:
+        # A background ANALYZE still running holds a connection that disposing would orphan: wait for it.
+        if self._analyze_lock.acquire(timeout=30):
+            self._analyze_lock.release()
         if self._keys_stamp is not None:
             self._keys_stamp.close()
         self.memo.clear()
