@@ -21,10 +21,11 @@ from evalset.server.api.v1.models import (
 from evalset.server.domain.cases import parse_if_match
 from evalset.server.domain.values import MAX_INT
 from evalset.server.errors import InvalidInput
+from evalset.server.routing import DeclaredRoute
 from evalset.server.services import cases, history
 from evalset.server.services.export import stream_json_array
 
-router = APIRouter(tags=["cases"])
+router = APIRouter(tags=["cases"], route_class=DeclaredRoute)
 CASES = "/datasets/{ds}/cases/"
 IF_MATCH_PATTERN = r'^[ \t]*(\*|(W/)?"?[0-9]+"?)[ \t]*$'
 """A case version (`3`, `"3"`, `W/"3"`) or `*`; ASCII digits only."""

@@ -12,9 +12,10 @@ from evalset.server.api.deps import DB, Reader, Writer, json_response, stream_re
 from evalset.server.api.inputs import json_body
 from evalset.server.api.v1.models import DatasetCreate, DatasetDetail, DatasetSummary, DatasetUpdate, ExportDocument
 from evalset.server.domain.values import check_instant
+from evalset.server.routing import DeclaredRoute
 from evalset.server.services import datasets, export
 
-router = APIRouter(tags=["datasets"])
+router = APIRouter(tags=["datasets"], route_class=DeclaredRoute)
 DS = "/datasets/{ds}/"
 # The service checks the values (NUL, 64-bit integers, nesting) so the web UI's forms get the same rules.
 CREATE_BODY, CREATE_DOC = json_body(TypeAdapter(DatasetCreate), check_values=False)

@@ -19,9 +19,10 @@ from evalset.server.api.v1.experiment_models import (
 )
 from evalset.server.domain.experiments import facts_from_upload
 from evalset.server.domain.values import MAX_INT
+from evalset.server.routing import DeclaredRoute
 from evalset.server.services import experiments
 
-router = APIRouter(tags=["experiments"])
+router = APIRouter(tags=["experiments"], route_class=DeclaredRoute)
 EXPERIMENT = "/experiments/{experiment_id}/"
 UPLOAD_BODY, UPLOAD_DOC = json_body(EXPERIMENT_UPLOAD)
 TOTAL_HEADER = {"X-Total-Count": {"description": "How many experiments match, over all pages."}}

@@ -23,9 +23,10 @@ from evalset.server.api.v1.trace_models import (
 )
 from evalset.server.errors import BadRequest, InvalidInput, PayloadTooLarge, ServiceUnavailable, UnsupportedMediaType
 from evalset.server.otlp import decode, transport
+from evalset.server.routing import DeclaredRoute
 from evalset.server.services import keys, traces
 
-router = APIRouter(tags=["traces"])
+router = APIRouter(tags=["traces"], route_class=DeclaredRoute)
 FROM_SPAN, FROM_SPAN_DOC = json_body(FROM_SPAN_BODY)
 OTLP_ERRORS = trace_errors(400, 401, 403, 413, 415, 503)
 RETRY_AFTER = 2
