@@ -119,13 +119,12 @@ class LazyRoutes(BaseRoute):
         return Match.NONE, {}
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        route: BaseRoute | None = scope.pop(self._SELECTED, None)
-        if route is None:  # handled without being matched first: match now
+        if self._SELECTED not in scope:  # handled without being matched first: match now
             match, child_scope = self.matches(scope)
             if match is Match.NONE:
                 raise RuntimeError("LazyRoutes.handle called for a request none of its routes matches")
-            route = child_scope.pop(self._SELECTED)
             scope.update(child_scope)
+        route: BaseRoute = scope.pop(self._SELECTED)
         await route.handle(scope, receive, send)
 
     def url_path_for(self, name: str, /, **path_params: Any) -> Any:
