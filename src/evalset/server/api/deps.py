@@ -13,11 +13,11 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
 from fastapi.responses import Response, StreamingResponse
-from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 
 from evalset.server.domain.auth import READ_DATASETS, WRITE_DATASETS, WRITE_TRACES, Principal
 from evalset.server.logs import ACCESS_KEY
+from evalset.server.routing import DeclaredRoute
 from evalset.server.services import keys
 from evalset.server.storage import Database
 from evalset.server.wire import dumps
@@ -112,9 +112,10 @@ def _in_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-class ApiRoute(APIRoute):
+class ApiRoute(DeclaredRoute):
     """The API's routes (`APIRouter(route_class=ApiRoute)`): a sync endpoint runs on the API's own
-    threads (see ENDPOINT_THREADS) instead of anyio's; everything else is FastAPI's."""
+    threads (see ENDPOINT_THREADS) instead of anyio's; analysed when first reached (`DeclaredRoute`);
+    everything else is FastAPI's."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         if not inspect.iscoroutinefunction(endpoint):

@@ -25,6 +25,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute
 from starlette.staticfiles import StaticFiles
 
 __all__ = ["install_web"]
@@ -33,7 +34,20 @@ STATIC = Path(__file__).parent / "static"
 
 
 def install_web(app: FastAPI) -> None:
-    """Mount the pages, the static files and the page renderer of errors on `app`."""
+    """Mount the static files, the pages and the page renderer of errors on `app`. The pages' routes are made,
+    and their modules imported, when a request first reaches them (`LazyRoutes`, after the API's routes) or
+    an error page is first rendered: an API-only process never loads them."""
+    from evalset.server.routing import LazyRoutes
+
+    app.state.render_error = render_error
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.state.web_pages = LazyRoutes(lambda: _page_routes(app))
+    app.router.routes.append(app.state.web_pages)
+
+
+def _page_routes(app: FastAPI) -> list[BaseRoute]:
+    """The pages' routes, made by FastAPI's own inclusion of their routers (then taken out of the app's list,
+    where LazyRoutes holds them), with the session signer they need."""
     from fastapi import Depends
 
     from evalset.server.api.inputs import check_text
@@ -41,10 +55,13 @@ def install_web(app: FastAPI) -> None:
     from evalset.server.web.session import signer_for
 
     app.state.web_signer = signer_for(app.state.db)
-    app.state.render_error = render_error
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    first, lifespan = len(app.router.routes), app.router.lifespan_context
     for router in routes.ROUTERS:  # pages meet the API's rule for unstorable text in paths and queries
         app.include_router(router, include_in_schema=False, dependencies=[Depends(check_text)])
+    made = app.router.routes[first:]
+    del app.router.routes[first:]
+    app.router.lifespan_context = lifespan  # the app has started: its lifespan is not for the pages to wrap
+    return made
 
 
 async def render_error(request: Request, error: Any) -> Response:
@@ -53,6 +70,7 @@ async def render_error(request: Request, error: Any) -> Response:
     from evalset.server.web.render import fragment, page, redirect, wants_fragment
     from evalset.server.web.session import _visitor
 
+    request.app.state.web_pages.make()  # the session signer is made with the pages (an error may come first)
     visitor = await _visitor(request)
     if isinstance(error, Unauthorized):
         signed_in = visitor.signed_in

@@ -3,8 +3,7 @@ reading traces, and cases from spans."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Query, Request, Response
@@ -22,8 +21,10 @@ from evalset.server.api.v1.trace_models import (
     trace_errors,
 )
 from evalset.server.errors import BadRequest, InvalidInput, PayloadTooLarge, ServiceUnavailable, UnsupportedMediaType
-from evalset.server.otlp import decode, transport
 from evalset.server.services import keys, traces
+
+if TYPE_CHECKING:
+    from evalset.server.otlp.decode import Encoding
 
 router = APIRouter(tags=["traces"], route_class=ApiRoute)
 FROM_SPAN, FROM_SPAN_DOC = json_body(FROM_SPAN_BODY)
@@ -40,7 +41,13 @@ def _decoders(request: Request) -> CapacityLimiter:
     return limiter
 
 
-def _decode_request(request: Request, body: bytes) -> tuple[bytes, decode.Encoding]:
+# The OTLP decoders (protobuf and the OpenTelemetry message classes) are imported by the first export,
+# not at start-up: a server that receives no traces never loads them.
+
+
+def _decode_request(request: Request, body: bytes) -> tuple[bytes, Encoding]:
+    from evalset.server.otlp import decode, transport
+
     try:
         encoding = transport.encoding_of(request.headers.get("content-type"))
         limit = request.app.state.settings.max_body_bytes
@@ -53,10 +60,11 @@ def _decode_request(request: Request, body: bytes) -> tuple[bytes, decode.Encodi
         raise BadRequest(str(error)) from None
 
 
-def _otlp(
-    request: Request, caller: Caller, body: bytes, read: Callable[[bytes, decode.Encoding], tuple[decode.Decoded, int]]
-) -> tuple[bytes, str]:
+def _otlp(request: Request, caller: Caller, body: bytes, signal: Literal["traces", "logs"]) -> tuple[bytes, str]:
     """Authenticate, decode, queue: the answer's bytes and media type. Runs in a worker thread."""
+    from evalset.server.otlp import decode, transport
+
+    read = decode.decode_traces if signal == "traces" else decode.decode_logs
     principal = caller.principal()
     data, encoding = _decode_request(request, body)
     try:
@@ -69,7 +77,7 @@ def _otlp(
             "them; nothing of this export was taken. Send it again shortly.",
             retry_after=RETRY_AFTER,
         )
-    answer = transport.traces_response if read is decode.decode_traces else transport.logs_response
+    answer = transport.traces_response if signal == "traces" else transport.logs_response
     return answer(decoded, total, encoding), transport.MEDIA_TYPES[encoding]
 
 
@@ -78,9 +86,7 @@ async def export_traces(request: Request, caller: TraceWriter) -> Response:
     """OTLP/HTTP trace export (key with project:write_traces, `Bearer <key>` or the bare key). The spans are
     queued and written within moments; a full queue answers 503 with Retry-After."""
     body = await request.body()
-    content, media = await to_thread.run_sync(
-        _otlp, request, caller, body, decode.decode_traces, limiter=_decoders(request)
-    )
+    content, media = await to_thread.run_sync(_otlp, request, caller, body, "traces", limiter=_decoders(request))
     return Response(content, media_type=media)
 
 
@@ -89,13 +95,13 @@ async def export_logs(request: Request, caller: TraceWriter) -> Response:
     """OTLP/HTTP log export: each log record is stored as a zero-length span (`logfire.span_type` "log") in
     its trace, under the span it was logged in."""
     body = await request.body()
-    content, media = await to_thread.run_sync(
-        _otlp, request, caller, body, decode.decode_logs, limiter=_decoders(request)
-    )
+    content, media = await to_thread.run_sync(_otlp, request, caller, body, "logs", limiter=_decoders(request))
     return Response(content, media_type=media)
 
 
 def _metrics(request: Request, caller: Caller, body: bytes) -> tuple[bytes, str]:
+    from evalset.server.otlp import decode, transport
+
     caller.principal()
     data, encoding = _decode_request(request, body)
     try:

@@ -15,6 +15,7 @@ from evalset.server.domain.auth import WRITE_DATASETS, Principal
 from evalset.server.domain.names import name_problem
 from evalset.server.domain.spans import SpanRecord
 from evalset.server.errors import Conflict, InvalidInput
+from evalset.server.routing import DeclaredRoute
 from evalset.server.services import cases, datasets, traces
 from evalset.server.web.caseform import DATA_FIELDS, CaseForm, apply_action, build_form, parse_tags, read_form
 from evalset.server.web.fromspan import FieldChoice, fits_form, mapping_params, read_mapping
@@ -23,7 +24,7 @@ from evalset.server.web.routes.datasets import multi
 from evalset.server.web.session import PostedForm, Visitor, VisitorDep
 from evalset.server.web.wizard import check_name
 
-router = APIRouter()
+router = APIRouter(route_class=DeclaredRoute)
 ADD = "/live/traces/{trace_id}/add"
 MAX_SPANS = 100
 

@@ -9,11 +9,12 @@ from fastapi.responses import Response
 
 from evalset.server.domain.auth import ADMIN, READ_DATASETS
 from evalset.server.errors import EvalsetError, InvalidInput
+from evalset.server.routing import DeclaredRoute
 from evalset.server.services import keys
 from evalset.server.web.render import page, redirect
 from evalset.server.web.session import PostedForm, Visitor, VisitorDep, admin_fingerprint
 
-router = APIRouter()
+router = APIRouter(route_class=DeclaredRoute)
 
 
 def _safe_next(target: object) -> str:

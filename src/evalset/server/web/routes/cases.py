@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from evalset.server.domain.auth import WRITE_DATASETS
 from evalset.server.errors import Conflict, InvalidInput, PreconditionFailed, SpanNotFound, TraceNotFound
+from evalset.server.routing import DeclaredRoute
 from evalset.server.services import cases, datasets, history, traces
 from evalset.server.web.caseform import CaseForm, apply_action, build_form, parse_tags, read_form
 from evalset.server.web.fromspan import snapshot_span
@@ -17,7 +18,7 @@ from evalset.server.web.render import fragment, page, redirect, wants_fragment
 from evalset.server.web.routes.datasets import multi
 from evalset.server.web.session import PostedForm, Visitor, VisitorDep
 
-router = APIRouter()
+router = APIRouter(route_class=DeclaredRoute)
 CASES = "/datasets/{ds}/cases"
 
 

@@ -12,13 +12,14 @@ from fastapi.responses import Response, StreamingResponse
 
 from evalset.server.domain.auth import WRITE_DATASETS
 from evalset.server.errors import Conflict, InvalidInput
+from evalset.server.routing import DeclaredRoute
 from evalset.server.services import cases, datasets, export
 from evalset.server.web.caseform import apply_action, build_form, read_form
 from evalset.server.web.render import fragment, page, redirect, wants_fragment
 from evalset.server.web.session import PostedForm, Visitor, VisitorDep
 from evalset.server.web.wizard import SCHEMA_INPUTS, DatasetDraft, infer_into
 
-router = APIRouter()
+router = APIRouter(route_class=DeclaredRoute)
 PAGE_SIZE = 50
 
 

@@ -12,13 +12,14 @@ from fastapi.responses import Response
 
 from evalset.server.domain.auth import WRITE_DATASETS
 from evalset.server.errors import ExperimentNotFound
+from evalset.server.routing import DeclaredRoute
 from evalset.server.services import experiment_pages as pages
 from evalset.server.services import experiments
 from evalset.server.web.charts import evaluator_charts, failures_without_chart
 from evalset.server.web.render import fragment, page, redirect, wants_fragment
 from evalset.server.web.session import PostedForm, Visitor, VisitorDep
 
-router = APIRouter()
+router = APIRouter(route_class=DeclaredRoute)
 RUNS_PAGE = 25
 RESULTS_PAGE = 50
 GROUP_ROWS = 100

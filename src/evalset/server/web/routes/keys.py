@@ -7,11 +7,12 @@ from fastapi.responses import Response
 
 from evalset.server.domain.auth import ADMIN, KEY_PREFIX, SCOPES
 from evalset.server.errors import InvalidInput
+from evalset.server.routing import DeclaredRoute
 from evalset.server.services import keys
 from evalset.server.web.render import page, redirect
 from evalset.server.web.session import PostedForm, Visitor, VisitorDep
 
-router = APIRouter()
+router = APIRouter(route_class=DeclaredRoute)
 
 SCOPE_TEXT = {
     "project:read_datasets": "Read datasets and cases",

@@ -8,13 +8,14 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from evalset.server.domain.auth import READ_DATASETS
+from evalset.server.routing import DeclaredRoute
 from evalset.server.services import traces
 from evalset.server.web.render import fragment, page, wants_fragment
 from evalset.server.web.routes.datasets import base_url
 from evalset.server.web.session import VisitorDep
 from evalset.server.web.spantree import build_tree, span_label
 
-router = APIRouter()
+router = APIRouter(route_class=DeclaredRoute)
 PAGE_SIZE = 50
 MAX_ROWS = 2000
 """Most spans a trace page lists (a bigger trace lists the first ones in tree order; the API has them all)."""

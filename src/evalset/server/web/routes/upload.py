@@ -9,12 +9,13 @@ from starlette.datastructures import UploadFile
 
 from evalset.server.domain.auth import WRITE_DATASETS
 from evalset.server.errors import Conflict, InvalidInput, Violation
+from evalset.server.routing import DeclaredRoute
 from evalset.server.services import cases, datasets
 from evalset.server.web import upload
 from evalset.server.web.render import page, redirect
 from evalset.server.web.session import PostedForm, Visitor, VisitorDep
 
-router = APIRouter()
+router = APIRouter(route_class=DeclaredRoute)
 PATH = "/datasets/{ds}/upload"
 SHOWN_ERRORS = 100
 
