@@ -1,7 +1,7 @@
 """Start-up time on an existing database, and the server's memory growth during one large import.
 
 Usage: .venv/bin/python bench/bench_footprint.py [--backend sqlite|postgresql|both] [--cases 10000] [--starts 5]
-       [--tracemalloc]
+       [--tracemalloc] [--compiled]
 
 - start-up: `evalset serve` spawned `--starts` times on an already migrated database holding a key; the
   median time from spawn to the first `200` on /health and on an authenticated `GET /v1/datasets/`, and
@@ -13,6 +13,8 @@ Usage: .venv/bin/python bench/bench_footprint.py [--backend sqlite|postgresql|bo
   sampled every 5 ms. Target: the increase at most 2x the body. Repeated 3 times (the first import also
   warms caches), then a fourth import of changed content under the same names into the first dataset
   (10,000 updates). The server's CPU seconds for each import are given too.
+- `--compiled`: byte-compile evalset's modules first, as `pip install` of the wheel does. An editable
+  install under `PYTHONDONTWRITEBYTECODE=1` (as on the CI machines) otherwise compiles them at every start.
 - `--tracemalloc`: the same four imports in this process, through the ASGI app with the body sent in
   64 KiB chunks (as uvicorn does) and the response counted, not kept; the peak of Python's allocations
   (`tracemalloc`) during each request over what was allocated before the first import, and what is still
@@ -253,7 +255,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, default=10_000)
     parser.add_argument("--starts", type=int, default=5)
     parser.add_argument("--tracemalloc", action="store_true", help="also trace the imports' allocations in-process")
+    parser.add_argument("--compiled", action="store_true", help="byte-compile the evalset modules first")
     args = parser.parse_args(argv)
+    if args.compiled:
+        import compileall
+
+        import evalset
+
+        compileall.compile_dir(str(Path(evalset.__file__).parent), quiet=1)
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     with tempfile.TemporaryDirectory(prefix="evalset-bench-footprint-") as tmp:
         results = {backend: run(backend, args, Path(tmp)) for backend in backends}
