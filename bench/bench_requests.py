@@ -29,6 +29,8 @@ import tempfile
 import textwrap
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -149,23 +151,36 @@ def run(backend: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
         }
     finally:
         bare.stop()
+    workers = ["--workers", str(args.workers)] if args.workers > 1 else []
+    with evalset_with_datasets(backend, workdir, extra_args=workers) as (server, key):
+        log(f"evalset on {backend} ({args.workers} worker(s)) ...")
+        results["evalset"] = {
+            "sequential": measure(server.url, key, server.pid, 1, args.requests),
+            "concurrent": measure(server.url, key, server.pid, args.clients, args.requests),
+        }
+    return results
+
+
+@contextmanager
+def evalset_with_datasets(
+    backend: str, workdir: Path, *, extra_args: list[str] | None = None, prefix: list[str] | None = None
+) -> Iterator[tuple[Server, str]]:
+    """`evalset serve` on a fresh database holding 100 datasets, and a key; stopped on exit."""
     with fresh_database(backend, workdir) as url:
         server = Server(url, workdir / f"{backend}.log")
-        server.extra_args = ["--workers", str(args.workers)] if args.workers > 1 else []
+        server.extra_args = extra_args or []
+        if prefix:
+            server.prefix = prefix
+            server.start_deadline_s = 600
         server.start()
         try:
             key = server.key or create_key(url)
             with new_client(server) as client:
                 client.headers["Authorization"] = f"Bearer {key}"
                 ensure_datasets(client, 100)
-            log(f"evalset on {backend} ({args.workers} worker(s)) ...")
-            results["evalset"] = {
-                "sequential": measure(server.url, key, server.pid, 1, args.requests),
-                "concurrent": measure(server.url, key, server.pid, args.clients, args.requests),
-            }
+            yield server, key
         finally:
             server.stop()
-    return results
 
 
 def callgrind_prefix(workdir: Path, name: str) -> list[str]:
@@ -196,20 +211,9 @@ def run_callgrind(backend: str, args: argparse.Namespace, workdir: Path) -> dict
         bare_ir = instructions(bare.url, "none", bare.proc.pid, workdir, "bare", args.callgrind)
     finally:
         bare.stop()
-    with fresh_database(backend, workdir) as url:
-        server = Server(url, workdir / f"{backend}.log")
-        server.prefix = callgrind_prefix(workdir, backend)
-        server.start_deadline_s = 600
-        server.start()
-        try:
-            key = server.key or create_key(url)
-            with new_client(server) as client:
-                client.headers["Authorization"] = f"Bearer {key}"
-                ensure_datasets(client, 100)
-            log(f"evalset on {backend} under callgrind ...")
-            evalset_ir = instructions(server.url, key, server.pid, workdir, backend, args.callgrind)
-        finally:
-            server.stop()
+    with evalset_with_datasets(backend, workdir, prefix=callgrind_prefix(workdir, backend)) as (server, key):
+        log(f"evalset on {backend} under callgrind ...")
+        evalset_ir = instructions(server.url, key, server.pid, workdir, backend, args.callgrind)
     return {"bare": bare_ir, "evalset": evalset_ir}
 
 
