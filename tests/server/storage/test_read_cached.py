@@ -14,11 +14,10 @@ from evalset.server.storage.tables import datasets
 
 
 def test_list_renders_what_the_records_hold(db: Database, principal: Principal) -> None:
+    assert orjson.loads(orjson.dumps(store.list_datasets(db, project_id=principal.project_id))) == []
     for name in ("b", "a", "c"):
         dataset_service.create_dataset(db, principal, {"name": name, "description": f"about {name}"})
-    listed = [
-        orjson.loads(orjson.dumps(fragment)) for fragment in store.list_datasets(db, project_id=principal.project_id)
-    ]
+    listed = orjson.loads(orjson.dumps(store.list_datasets(db, project_id=principal.project_id)))
     with db.read() as conn:
         records = store.list_dataset_rows(conn, project_id=principal.project_id)
     assert [row["name"] for row in listed] == ["a", "b", "c"]

@@ -29,7 +29,7 @@ MAX_REPORTED_VIOLATIONS = 100
 _LIST_FIELDS = ("evaluators", "report_evaluators")
 
 
-def list_datasets(db: Database, principal: Principal) -> list[Any]:
+def list_datasets(db: Database, principal: Principal) -> Any:
     """Dataset summaries, ready to serialise."""
     return store.list_datasets(db, project_id=principal.project_id)
 

@@ -51,16 +51,27 @@ _listed_columns = [
 ]
 
 
-def list_datasets(db: Database, *, project_id: str) -> list[Any]:
-    """Summaries as the JSON the API returns (orjson fragments built by the database), by name: one
+def list_datasets(db: Database, *, project_id: str) -> Any:
+    """Summaries as the JSON array the API returns (built by the database: one orjson fragment on SQLite,
+    a list of them on PostgreSQL), by name: one
     statement, run on its own (Database.read_cached), the hot read of the API."""
 
     def build() -> Any:
-        query = select(json_row(db.dialect, _listed_columns)).where(datasets.c.project_id == bindparam("project_id"))
-        return query.order_by(datasets.c.name)
+        query = select(json_row(db.dialect, _listed_columns).label("row"))
+        query = query.where(datasets.c.project_id == bindparam("project_id")).order_by(datasets.c.name)
+        if db.dialect != "sqlite":
+            return query
+        # On SQLite, one row: sqlite3 releases the GIL around each step, and with many requests in flight
+        # 100 steps per request became 100 GIL hand-overs (a 16-client run cost twice the CPU of sequential
+        # requests). The ordered subquery is run as a co-routine that the aggregate reads in order.
+        ordered = query.subquery()
+        return select(func.group_concat(ordered.c.row, ","))
 
     canonical = str(uuid.UUID(project_id))  # as the column renders it
     rows = db.read_cached("list_datasets", build, {"project_id": project_id, "project_text": canonical})
+    if db.dialect == "sqlite":
+        joined = rows[0][0] if rows else None
+        return orjson.Fragment("[]" if joined is None else f"[{joined}]")
     return [orjson.Fragment(text) for (text,) in rows]
 
 
