@@ -171,10 +171,16 @@ def _refuse(violations: list[Violation]) -> None:
     raise InvalidInput(f"Invalid value in {where}: {first['message']}{tail}.", violations)
 
 
+def is_clean(fields: Mapping[str, Any]) -> bool:
+    """True when a record of fields (a case) breaks no rule: what check_fields and check_cases accept (one
+    fast pass; a field's value is nesting level 0)."""
+    return _clean(fields, -1)
+
+
 def check_fields(fields: Mapping[str, Any]) -> None:
     """Refuse (422) a record of fields (a dataset's, an upload's) holding anything the rules above forbid.
     Nesting is counted within each field."""
-    if _clean(fields, -1):
+    if is_clean(fields):
         return
     violations: list[Violation] = []
     for field, value in fields.items():
@@ -182,14 +188,9 @@ def check_fields(fields: Mapping[str, Any]) -> None:
     _refuse(violations)
 
 
-def is_clean(fields: Mapping[str, Any]) -> bool:
-    """True when a record of fields (a case) breaks no rule: what check_fields and check_cases accept."""
-    return _clean(fields, -1)
-
-
 def check_cases(items: Sequence[Mapping[str, Any]], *, single: bool = False) -> None:
     """Refuse (422) a list of cases if any of them breaks a rule, naming the case, field and pointer."""
-    if all(_clean(item, -1) for item in items):  # the common case: one fast pass (a field's value is level 0)
+    if all(is_clean(item) for item in items):  # the common case
         return
     violations: list[Violation] = []
     for index, item in enumerate(items):
