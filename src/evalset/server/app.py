@@ -99,11 +99,12 @@ def _document_json_bodies(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
+            bodies = component_schemas()  # first: this fills in the routes' request body texts
             schema = generate()
             paths = schema.get("paths", {})
             if "/health" in paths:  # listed last, as the document always had it (it is routed first)
                 paths["/health"] = paths.pop("/health")
-            schema.setdefault("components", {}).setdefault("schemas", {}).update(component_schemas())
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(bodies)
             app.openapi_schema = complete_document(schema)
         return app.openapi_schema
 
