@@ -92,13 +92,13 @@ class Health(BaseModel):
 
 def _document_json_bodies(app: FastAPI) -> None:
     """Add the schemas of bodies parsed by `json_body` (not FastAPI) to the OpenAPI components."""
-    from evalset.server.api.inputs import component_schemas
-    from evalset.server.api.openapi import complete_document
-
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
+            from evalset.server.api.inputs import component_schemas
+            from evalset.server.api.openapi import complete_document
+
             bodies = component_schemas()  # first: this fills in the routes' request body texts
             schema = generate()
             paths = schema.get("paths", {})
