@@ -92,18 +92,19 @@ class Health(BaseModel):
 
 def _document_json_bodies(app: FastAPI) -> None:
     """Add the schemas of bodies parsed by `json_body` (not FastAPI) to the OpenAPI components."""
-    from evalset.server.api.inputs import component_schemas
-    from evalset.server.api.openapi import complete_document
-
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
+            from evalset.server.api.inputs import component_schemas
+            from evalset.server.api.openapi import complete_document
+
+            bodies = component_schemas()  # first: this fills in the routes' request body texts
             schema = generate()
             paths = schema.get("paths", {})
             if "/health" in paths:  # listed last, as the document always had it (it is routed first)
                 paths["/health"] = paths.pop("/health")
-            schema.setdefault("components", {}).setdefault("schemas", {}).update(component_schemas())
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(bodies)
             app.openapi_schema = complete_document(schema)
         return app.openapi_schema
 

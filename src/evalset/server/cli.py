@@ -190,7 +190,7 @@ def _admin_database(args: argparse.Namespace) -> Any:
 def _serve(args: argparse.Namespace) -> int:
     import gc
 
-    gc.disable()  # start-up makes what lives as long as the process: serve() collects once, freezes it, re-enables
+    gc.disable()  # start-up makes what lives as long as the process: serve() freezes it and re-enables
     from evalset.server.logs import configure_logging, start_log
     from evalset.server.serve import serve
 

@@ -255,6 +255,22 @@ def test_the_server_does_not_load_the_http_client() -> None:
     assert loaded.stdout.strip() == "[]"
 
 
+def test_a_sqlite_server_does_not_load_postgresql(tmp_path: Path) -> None:
+    """Start-up time: an app on an existing SQLite database imports neither psycopg nor SQLAlchemy's PostgreSQL
+    dialect package (migrating imports them: the migrations name PostgreSQL's types and options)."""
+    url = f"sqlite:///{tmp_path / 'e.db'}"
+    assert evalset("migrate", db=url).returncode == 0
+    code = (
+        "import sys;"
+        "from evalset.server.app import create_app; from evalset.server.settings import Settings;"
+        "from evalset.server.storage import Database;"
+        f"create_app(Settings(), db=Database({url!r}));"
+        "print(sorted(m for m in sys.modules if m.startswith(('psycopg', 'sqlalchemy.dialects.postgresql'))))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert loaded.stdout.strip() == "[]"
+
+
 @pytest.mark.parametrize("where", ["before", "after"])
 def test_help_lists_the_server_commands_and_where_the_data_is(where: str) -> None:
     result = evalset("--help") if where == "before" else evalset("keys", "list", "--help")

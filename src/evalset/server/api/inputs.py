@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import difflib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -37,7 +38,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-_components: dict[str, Any] = {}
 _INLINE_LIMIT = 64 * 1024  # bodies larger than this are parsed off the event loop
 
 
@@ -73,16 +73,16 @@ def json_body(adapter: TypeAdapter[T], *, check_values: bool = True) -> tuple[An
     Use as `body: Annotated[X, dep]` with `openapi_extra=doc` on the route. `check_values=False` leaves
     the value rules to the service (case writes check them per case, naming the case).
     """
-    known, doc = _describe(adapter)
+    body = _Body(adapter)
 
     async def parse(request: Request) -> T:
         _require_json(request)
         raw = await request.body()
         if len(raw) > _INLINE_LIMIT:
-            return await to_thread.run_sync(_parse, adapter, raw, known, check_values)
-        return _parse(adapter, raw, known, check_values)
+            return await to_thread.run_sync(_parse, body, raw, check_values)
+        return _parse(body, raw, check_values)
 
-    return Depends(parse), doc
+    return Depends(parse), body.doc
 
 
 @dataclass(slots=True)
@@ -104,16 +104,16 @@ class RawBody:
 def raw_json_body(adapter: TypeAdapter[Any], *, check_values: bool = True) -> tuple[Any, dict[str, Any]]:
     """Like `json_body`, but the dependency gives the body as a RawBody: checked as JSON by content type
     only, read into one buffer (never twice its size, as joining the received chunks would take)."""
-    known, doc = _describe(adapter)
+    body = _Body(adapter)
 
     def parse_whole(raw: bytearray) -> Any:
-        return _parse(adapter, raw, known, check_values)
+        return _parse(body, raw, check_values)
 
     async def read(request: Request) -> RawBody:
         _require_json(request)
         return RawBody(await _read_body(request), parse_whole)
 
-    return Depends(read), doc
+    return Depends(read), body.doc
 
 
 async def _read_body(request: Request) -> bytearray:
@@ -136,12 +136,33 @@ async def _read_body(request: Request) -> bytearray:
     return data
 
 
-def _describe(adapter: TypeAdapter[Any]) -> tuple[list[str], dict[str, Any]]:
-    """The body's known field names (for "did you mean" hints) and its OpenAPI text."""
-    schema = adapter.json_schema(ref_template="#/components/schemas/{model}")
-    known = _known_fields(schema)
-    _components.update(schema.pop("$defs", {}))
-    return known, {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+class _Body:
+    """A body's adapter, and what its JSON Schema gives: the known field names (for "did you mean" hints), the
+    route's OpenAPI text (`doc`, filled in here), the schemas it refers to. Worked out when first needed (an
+    unknown field, the OpenAPI document), not when the route is declared: the schema and, for a model with
+    `defer_build`, the adapter's validator are built then, and a start need not build those of every route."""
+
+    def __init__(self, adapter: TypeAdapter[Any]) -> None:
+        self.adapter = adapter
+        self.doc: dict[str, Any] = {}
+        self.known: list[str] = []
+        self.defs: dict[str, Any] = {}
+        self.described = False
+        _bodies.append(self)
+
+    def describe(self) -> _Body:
+        with _describing:
+            if not self.described:
+                schema = self.adapter.json_schema(ref_template="#/components/schemas/{model}")
+                self.known = _known_fields(schema)
+                self.defs = schema.pop("$defs", {})
+                self.doc["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
+                self.described = True
+        return self
+
+
+_bodies: list[_Body] = []
+_describing = threading.Lock()
 
 
 def _require_json(request: Request) -> None:
@@ -153,11 +174,11 @@ def _require_json(request: Request) -> None:
         )
 
 
-def _parse(adapter: TypeAdapter[T], raw: bytes | bytearray, known: list[str], check_values: bool) -> T:
+def _parse(body: _Body, raw: bytes | bytearray, check_values: bool) -> Any:
     try:
-        parsed = adapter.validate_json(raw)
+        parsed = body.adapter.validate_json(raw)
     except ValidationError as exc:
-        errors = _explain_unknown(list(exc.errors(include_url=False)), known)
+        errors = _explain_unknown(list(exc.errors(include_url=False)), body.describe().known)
         errors = [{**error, "loc": ("body", *error["loc"])} for error in errors]
         raise RequestValidationError(errors, body=_best_effort(raw)) from None  # names the cases in errors
     if check_values:
@@ -173,8 +194,12 @@ def _best_effort(raw: bytes | bytearray) -> Any:
 
 
 def component_schemas() -> dict[str, Any]:
-    """Schemas referenced by `json_body` request bodies, for the OpenAPI document's components."""
-    return dict(_components)
+    """Schemas referenced by `json_body` request bodies, for the OpenAPI document's components. Call it before
+    FastAPI builds the document: it also fills in each body's OpenAPI text (the routes' `openapi_extra`)."""
+    components: dict[str, Any] = {}
+    for body in list(_bodies):  # in the order the routes were declared, as the document always listed them
+        components.update(body.describe().defs)
+    return components
 
 
 _declared: dict[int, frozenset[str]] = {}

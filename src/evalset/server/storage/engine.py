@@ -33,7 +33,6 @@ from sqlalchemy import (
     true,
     type_coerce,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.sqlite import dialect as _sqlite_dialect_class
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError
@@ -460,6 +459,8 @@ def rows_by_keys(
         return
     statement = _lookups.get(name) if name is not None else None
     if statement is None:
+        from sqlalchemy.dialects.postgresql import ARRAY  # not at the top: SQLite never needs that package
+
         element_type = Text if isinstance(key.type, String) else key.type
         wanted = (
             func.unnest(bindparam("_keys", type_=ARRAY(element_type))).table_valued("k").render_derived(name="wanted")

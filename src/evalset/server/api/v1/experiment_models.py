@@ -13,12 +13,12 @@ import math
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainValidator, StrictBool, StrictStr, TypeAdapter
+from pydantic import AwareDatetime, ConfigDict, Field, PlainValidator, StrictBool, StrictStr, TypeAdapter
 from pydantic.json_schema import WithJsonSchema
 from pydantic_core import PydanticCustomError
 from typing_extensions import NotRequired, TypedDict
 
-from evalset.server.api.v1.models import ErrorBody
+from evalset.server.api.v1.models import ErrorBody, Record
 
 ResultName = Annotated[str, Field(min_length=1, max_length=1024)]
 TraceId = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{32}$")]
@@ -149,6 +149,8 @@ class ExperimentUpload(TypedDict):
     that experiment (200) instead of creating another (201).
     """
 
+    __pydantic_config__ = ConfigDict(defer_build=True)  # type: ignore[misc]  # as models.Record
+
     report: EvaluationReport
     dataset: NotRequired[Annotated[str, Field(min_length=1, max_length=255)] | None]
     dataset_as_of: NotRequired[Instant | None]
@@ -163,7 +165,7 @@ EXPERIMENT_UPLOAD = TypeAdapter(ExperimentUpload)
 # --- responses (documentation: the routes send the service's dicts as they are) --------------------
 
 
-class Averages(BaseModel):
+class Averages(Record):
     """pydantic-evals' `ReportCaseAggregate` of the experiment (`EvaluationReport.averages()`)."""
 
     name: str
@@ -175,7 +177,7 @@ class Averages(BaseModel):
     total_duration: float
 
 
-class ExperimentSummary(BaseModel):
+class ExperimentSummary(Record):
     id: str
     project_id: str
     name: str
@@ -213,13 +215,13 @@ class ExperimentDetail(ExperimentSummary):
     report_evaluator_failures: list[EvaluatorFailure]
 
 
-class TaskError(BaseModel):
+class TaskError(Record):
     type: str
     message: str
     traceback: str
 
 
-class ExperimentCase(BaseModel):
+class ExperimentCase(Record):
     """One case result: one run of one case."""
 
     id: str
@@ -253,19 +255,19 @@ class ExperimentCase(BaseModel):
     updated_at: datetime
 
 
-class Delta(BaseModel):
+class Delta(Record):
     baseline: float | None
     candidate: float | None
     delta: float | None
 
 
-class LabelChange(BaseModel):
+class LabelChange(Record):
     baseline: dict[str, float] | None
     candidate: dict[str, float] | None
     changed: bool
 
 
-class RunsSummary(BaseModel):
+class RunsSummary(Record):
     """A case's runs on one side: counts, pass rates, means, label distributions."""
 
     runs: int
@@ -280,7 +282,7 @@ class RunsSummary(BaseModel):
     total_duration: float | None
 
 
-class ComparedCase(BaseModel):
+class ComparedCase(Record):
     case: str = Field(description="The dataset case (its name, or pydantic-evals' 'Case N').")
     outcome: Literal["regressed", "improved", "added", "removed", "unchanged"]
     dataset_case_id: str | None
@@ -296,7 +298,7 @@ class ComparedCase(BaseModel):
     candidate_runs: list[ExperimentCase]
 
 
-class Overview(BaseModel):
+class Overview(Record):
     outcomes: dict[str, int]
     primary: Delta
     assertion_pass_rate: Delta
@@ -307,12 +309,12 @@ class Overview(BaseModel):
     counts: dict[str, Delta]
 
 
-class PrimaryChoice(BaseModel):
+class PrimaryChoice(Record):
     metric: str
     direction: Literal["higher", "lower"]
 
 
-class Comparison(BaseModel):
+class Comparison(Record):
     baseline: ExperimentSummary
     candidate: ExperimentSummary
     same_dataset: bool

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import ConfigDict, Field, TypeAdapter
 from typing_extensions import NotRequired, TypedDict
 
-from evalset.server.api.v1.models import ErrorBody
+from evalset.server.api.v1.models import ErrorBody, Record
 
 __all__ = [
     "ProjectInfo",
@@ -22,18 +22,18 @@ __all__ = [
 ]
 
 
-class ProjectInfo(BaseModel):
+class ProjectInfo(Record):
     project_name: str
     project_url: str = Field(description="This server's web address (the logfire SDK builds its links from it).")
 
 
-class EventRead(BaseModel):
+class EventRead(Record):
     name: str
     time: datetime
     attributes: dict[str, Any]
 
 
-class SpanRead(BaseModel):
+class SpanRead(Record):
     """A span. A running span (its `logfire` pending span received, the span itself not yet) has
     `running: true` and `end_time: null`."""
 
@@ -55,7 +55,7 @@ class SpanRead(BaseModel):
     events: list[EventRead]
 
 
-class TraceSummaryRead(BaseModel):
+class TraceSummaryRead(Record):
     trace_id: str
     name: str = Field(description="The root span's name (the earliest span's while the root has not arrived).")
     service_name: str | None
@@ -67,7 +67,7 @@ class TraceSummaryRead(BaseModel):
     running: bool
 
 
-class TracePageRead(BaseModel):
+class TracePageRead(Record):
     traces: list[TraceSummaryRead]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
     searched_to: datetime | None = Field(
@@ -89,6 +89,7 @@ class FromSpanBody(TypedDict):
     default), "attributes" (all of them), "none" (null) or a JSON path into the attributes
     (`$.inputs.question`, `$["gen_ai.input.messages"][0]`)."""
 
+    __pydantic_config__ = ConfigDict(defer_build=True)  # type: ignore[misc]  # as models.Record
     trace_id: NotRequired[str]
     span_id: NotRequired[str]
     spans: NotRequired[list[SpanRefBody]]
