@@ -39,3 +39,12 @@ def test_a_hash_of_zero_is_held_too() -> None:
     assert seen.add(ZeroHash("a"))
     assert not seen.add(ZeroHash("a"))
     assert seen.add("b") and len(seen) == 2
+
+
+def test_add_all_stops_at_the_first_name_met_before_within_a_call_too() -> None:
+    seen = SeenNames()
+    assert seen.add_all([f"n{i}" for i in range(3000)])  # grows before it adds
+    assert not seen.add_all(["new-1", "n5", "new-2"])
+    assert not seen.add_all(["other", "other"])
+    assert seen.add_all([]) and len(seen) == 3002  # what was added stays added: new-1, other
+    assert not seen.add("new-1") and seen.add("new-2")

@@ -6,7 +6,7 @@ import os
 import time
 import unicodedata
 from array import array
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -216,9 +216,10 @@ class SeenNames:
     """The case names met so far in a request written a batch at a time, kept as their 64-bit hashes in one
     flat table: 8 to 12 bytes a name, where a set of the names costs about 100 (the string and the slot).
 
-    `add(name)` is False when the name was met before. It is also False, rarely, for a new name whose hash
-    is that of another name met before (with 10,000 names, about one request in 10^11): a caller takes False
-    as "maybe a duplicate" and checks the names exactly (`import_cases` does) before saying so.
+    `add(name)` and `add_all(names)` are False when a name was met before. They are also False, rarely, for a
+    new name whose hash another name met before has (with 10,000 names, about one request in 10^11): a
+    caller takes False as "maybe a duplicate" and checks the names exactly (`import_cases` does) before
+    saying so.
     """
 
     __slots__ = ("_table", "_mask", "_count")
@@ -233,17 +234,26 @@ class SeenNames:
 
     def add(self, name: str) -> bool:
         """Remember `name`; False if it (or, rarely, another name with its hash) was added before."""
-        code = hash(name) or 1
-        table, mask = self._table, self._mask
-        slot = code & mask
-        while (held := table[slot]) != 0:
-            if held == code:
-                return False
-            slot = (slot + 1) & mask
-        table[slot] = code
-        self._count += 1
-        if 3 * self._count > 2 * mask:  # at most two thirds full: probes stay short
+        return self.add_all((name,))
+
+    def add_all(self, names: Sequence[str]) -> bool:
+        """Remember `names` in order; False at the first one met before (in this call or an earlier one), or,
+        rarely, whose hash another name met before has. One call a batch: a call costs more than a name."""
+        while 3 * (self._count + len(names)) > 2 * self._mask:  # at most two thirds full: probes stay short
             self._grow()
+        table, mask = self._table, self._mask
+        added = 0
+        for name in names:
+            code = hash(name) or 1
+            slot = code & mask
+            while (held := table[slot]) != 0:
+                if held == code:
+                    self._count += added
+                    return False
+                slot = (slot + 1) & mask
+            table[slot] = code
+            added += 1
+        self._count += added
         return True
 
     def _grow(self) -> None:

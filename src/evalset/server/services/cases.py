@@ -222,11 +222,11 @@ def write_case_batches(
             for item in batch:
                 name = item.get("name")
                 if name is not None:
-                    if not seen.add(name):
-                        raise NotBatchable("a duplicate case name (or a name whose hash another one has)")
                     names.append(name)
                 if not values.is_clean(item) or (not validator.empty and validator.violations(item)):
                     raise NotBatchable("a case that breaks a value rule or the dataset's schema")
+            if not seen.add_all(names):
+                raise NotBatchable("a duplicate case name (or a name whose hash another one has)")
             existing = store.find_by_names(conn, dataset_id=dataset["id"], names=names) if names else {}
             if existing and on_conflict == "error":
                 raise NotBatchable("a case name already in the dataset")
