@@ -214,7 +214,7 @@ def search_pattern(query: str) -> str:
 
 class SeenNames:
     """The case names met so far in a request written a batch at a time, kept as their 64-bit hashes in one
-    flat table: 8 to 12 bytes a name, where a set of the names costs about 100 (the string and the slot).
+    flat table: 12 to 24 bytes a name, where a set of the names costs about 100 (the string and the slot).
 
     `add(name)` and `add_all(names)` are False when a name was met before. They are also False, rarely, for a
     new name whose hash another name met before has (with 10,000 names, about one request in 10^11): a
