@@ -4,6 +4,7 @@ Serving with it applied is what every API test does: their server is `evalset se
 
 from __future__ import annotations
 
+import ctypes
 import os
 import subprocess
 import sys
@@ -48,7 +49,7 @@ def test_another_c_library_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> Non
         raise ValueError(f"unrecognized configuration name: {name}")  # as on macOS
 
     monkeypatch.setattr(os, "confstr", no_glibc)
-    monkeypatch.setitem(sys.modules, "ctypes", None)  # importing ctypes would fail the test
+    monkeypatch.setattr(ctypes, "CDLL", lambda *args: pytest.fail("looked for mallopt"))
     assert not allocator.is_glibc()
     assert allocator.tune_malloc({}) is False
 
@@ -63,7 +64,7 @@ def test_musl_is_not_glibc(monkeypatch: pytest.MonkeyPatch) -> None:
     [{"GLIBC_TUNABLES": "glibc.malloc.arena_max=2"}, {"MALLOC_MMAP_THRESHOLD_": "1048576"}, {"MALLOC_TOP_PAD_": "0"}],
 )
 def test_the_operators_own_malloc_settings_win(monkeypatch: pytest.MonkeyPatch, environ: dict[str, str]) -> None:
-    monkeypatch.setitem(sys.modules, "ctypes", None)
+    monkeypatch.setattr(ctypes, "CDLL", lambda *args: pytest.fail("looked for mallopt"))
     assert allocator.tune_malloc(environ) is False
 
 

@@ -46,11 +46,11 @@ def tune_malloc(environ: Mapping[str, str] = os.environ) -> bool:
     nothing on another C library, or when the environment already sets glibc's malloc variables."""
     if _operator_chose(environ) or not is_glibc():
         return False
-    import ctypes
-
     try:
+        import ctypes
+
         mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
+    except (ImportError, OSError, AttributeError):  # a Python built without ctypes; no mallopt to find
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int
