@@ -191,6 +191,9 @@ def _serve(args: argparse.Namespace) -> int:
     import gc
 
     gc.disable()  # start-up makes what lives as long as the process: serve() freezes it and re-enables
+    from evalset.server.allocator import tune_malloc
+
+    tune_malloc()  # before start-up allocates: fixed glibc malloc thresholds (allocator.py)
     from evalset.server.logs import configure_logging, start_log
     from evalset.server.serve import serve
 

@@ -113,10 +113,12 @@ def _run_workers(settings: Settings, db: Database, sock: socket.socket, workers:
 
 def worker_app() -> Any:
     """The app of one worker process (see _run_workers): settings from the environment the parent set."""
+    from evalset.server.allocator import tune_malloc
     from evalset.server.app import create_app
     from evalset.server.logs import configure_logging
 
     gc.disable()  # as in `serve`
+    tune_malloc()
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
     app = create_app(settings)

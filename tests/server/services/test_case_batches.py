@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from evalset.server.domain.auth import Principal
+from evalset.server.domain.cases import SeenNames
 from evalset.server.services import cases as case_service
 from evalset.server.services import datasets as dataset_service
 from evalset.server.storage import Contention, Database
@@ -112,3 +113,19 @@ def test_a_run_lost_to_a_race_starts_its_answer_over(db: Database, principal: Pr
     assert sink.restarts == 2
     rows = stored(db, principal, "d")
     assert len(rows) == 30 and [c["id"] for c in sink.cases] == [c["id"] for c in rows]
+
+
+def test_two_names_with_one_hash_go_to_the_exact_check(
+    db: Database, principal: Principal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batches remember names by hash (SeenNames); two names with one hash stop them as a duplicate
+    would, and import_cases, which compares names, then takes both."""
+    dataset_service.create_dataset(db, principal, {"name": "d"})
+    cases = items(20)
+    real_add = SeenNames.add_all  # n17 "collides" with a name met before
+    monkeypatch.setattr(SeenNames, "add_all", lambda seen, names: "n17" not in names and real_add(seen, names))
+    with pytest.raises(case_service.NotBatchable):
+        case_service.write_case_batches(db, principal, "d", batched(cases), on_conflict="update", out=Sink())
+    assert stored(db, principal, "d") == []
+    written = case_service.import_cases(db, principal, "d", cases)
+    assert len(written) == 20 and len(stored(db, principal, "d")) == 20
