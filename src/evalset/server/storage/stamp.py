@@ -1,0 +1,107 @@
+"""The database's stamp: a cheap, strictly current answer to "has anything changed since I last looked?"."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import Any, NamedTuple
+
+from sqlalchemy.engine import Engine
+
+__all__ = ["Stamp", "DatabaseStamp"]
+
+
+class Stamp(NamedTuple):
+    """What one read of the stamp saw.
+
+    - `keys`: moves whenever an API key is created or revoked, by any process (the number of keys and of
+      revoked keys: keys are never deleted or un-revoked).
+    - `data`: moves whenever anything is committed to the database by any connection of any process
+      (SQLite: `PRAGMA data_version`, with the number of the connection that read it; PostgreSQL: the
+      statement's snapshot, `pg_current_snapshot()`, which moves with every transaction that ends in the
+      whole cluster). Two reads with equal `data` saw the same committed data, so a result computed after
+      a read of `data` may be reused while a later read gives the same value. None when it cannot tell.
+    """
+
+    keys: tuple[int, int]
+    data: Any
+
+
+_KEYS = "SELECT count(*), count(revoked_at) FROM api_keys"
+_KEYS_AND_SNAPSHOT = "SELECT count(*), count(revoked_at), pg_current_snapshot()::text FROM api_keys"
+
+
+class DatabaseStamp:
+    """Reads the Stamp on a connection of its own, per process, in autocommit, outside any transaction.
+
+    On SQLite the keys are counted only when `PRAGMA data_version` has moved: while nothing is committed a
+    read costs no I/O (the counter is in the database's shared memory). `data_version` does not move for
+    commits made on the connection that reads it, so that connection never writes (`query_only`). It waits
+    for no lock either (`busy_timeout` 0: a busy database reads as "cannot tell"), so that a read may be made
+    on the event loop (`read(wait=False)`). On PostgreSQL a read is one small query, a round trip.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self.sqlite = engine.dialect.name == "sqlite"
+        self._lock = threading.Lock()
+        self._conn: Any = None
+        self._version: Any = None
+        self._keys: tuple[int, int] | None = None
+        self._opened = 0  # connections opened: a new one counts data_version afresh, from a number seen before
+
+    def read(self, *, wait: bool = True) -> Stamp | None:
+        """The stamp now; None when it cannot be told (then trust nothing remembered). With `wait=False`
+        (SQLite only: PostgreSQL's read is a round trip), None also when another thread is reading it."""
+        if not self._lock.acquire(wait):
+            return None
+        try:
+            return self._read()
+        except Exception:  # noqa: BLE001 - a lost connection, a busy file: tell the caller to trust nothing
+            self._close()
+            return None
+        finally:
+            self._lock.release()
+
+    def _read(self) -> Stamp:
+        if self._conn is None:
+            self._conn = self._open()
+        cursor = self._conn.cursor()
+        try:
+            if self.sqlite:
+                cursor.execute("PRAGMA data_version")
+                version = cursor.fetchone()[0]
+                if version != self._version or self._keys is None:
+                    cursor.execute(_KEYS)
+                    total, revoked = cursor.fetchone()
+                    self._keys = (int(total), int(revoked))
+                    self._version = version
+                return Stamp(self._keys, (self._opened, version))
+            cursor.execute(_KEYS_AND_SNAPSHOT)
+            total, revoked, snapshot = cursor.fetchone()
+            return Stamp((int(total), int(revoked)), snapshot)
+        finally:
+            cursor.close()
+
+    def _open(self) -> Any:
+        conn: Any = self._engine.raw_connection()  # kept: never returned to the pool
+        self._version = self._keys = None
+        self._opened += 1
+        if self.sqlite:
+            cursor = conn.cursor()
+            cursor.execute("PRAGMA query_only=1")
+            cursor.execute("PRAGMA busy_timeout=0")
+            cursor.close()
+        else:
+            conn.driver_connection.autocommit = True  # each read sees the latest commit
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):  # already broken
+                conn.invalidate()  # closed, not pooled: it is in autocommit, and query_only on SQLite
