@@ -46,6 +46,7 @@ class DatabaseStamp:
         self.sqlite = engine.dialect.name == "sqlite"
         self._lock = threading.Lock()
         self._conn: Any = None
+        self._cursor: Any = None
         self._version: Any = None
         self._keys: tuple[int, int] | None = None
         self._opened = 0  # connections opened: a new one counts data_version afresh, from a number seen before
@@ -64,44 +65,42 @@ class DatabaseStamp:
             self._lock.release()
 
     def _read(self) -> Stamp:
-        if self._conn is None:
-            self._conn = self._open()
-        cursor = self._conn.cursor()
-        try:
-            if self.sqlite:
-                cursor.execute("PRAGMA data_version")
-                version = cursor.fetchone()[0]
-                if version != self._version or self._keys is None:
-                    cursor.execute(_KEYS)
-                    total, revoked = cursor.fetchone()
-                    self._keys = (int(total), int(revoked))
-                    self._version = version
-                return Stamp(self._keys, (self._opened, version))
-            cursor.execute(_KEYS_AND_SNAPSHOT)
-            total, revoked, snapshot = cursor.fetchone()
-            return Stamp((int(total), int(revoked)), snapshot)
-        finally:
-            cursor.close()
+        if self._cursor is None:
+            self._cursor = self._open()
+        cursor = self._cursor
+        if self.sqlite:
+            cursor.execute("PRAGMA data_version")
+            version = cursor.fetchone()[0]
+            if version != self._version or self._keys is None:
+                cursor.execute(_KEYS)
+                total, revoked = cursor.fetchone()
+                self._keys = (int(total), int(revoked))
+                self._version = version
+            return Stamp(self._keys, (self._opened, version))
+        cursor.execute(_KEYS_AND_SNAPSHOT)
+        total, revoked, snapshot = cursor.fetchone()
+        return Stamp((int(total), int(revoked)), snapshot)
 
     def _open(self) -> Any:
-        conn: Any = self._engine.raw_connection()  # kept: never returned to the pool
+        """The driver's cursor (kept: a read is a few statements) on a connection kept out of the pool."""
+        self._conn = self._engine.raw_connection()
         self._version = self._keys = None
         self._opened += 1
+        driver: Any = self._conn.driver_connection
+        cursor = driver.cursor()
         if self.sqlite:
-            cursor = conn.cursor()
             cursor.execute("PRAGMA query_only=1")
             cursor.execute("PRAGMA busy_timeout=0")
-            cursor.close()
         else:
-            conn.driver_connection.autocommit = True  # each read sees the latest commit
-        return conn
+            driver.autocommit = True  # each read sees the latest commit
+        return cursor
 
     def close(self) -> None:
         with self._lock:
             self._close()
 
     def _close(self) -> None:
-        conn, self._conn = self._conn, None
+        conn, self._conn, self._cursor = self._conn, None, None
         if conn is not None:
             with contextlib.suppress(Exception):  # already broken
                 conn.invalidate()  # closed, not pooled: it is in autocommit, and query_only on SQLite
