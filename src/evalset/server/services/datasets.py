@@ -11,6 +11,7 @@ from evalset.server.domain.cases import normalize_evaluators
 from evalset.server.domain.schemas import SCHEMA_FIELDS, CaseValidator, check_schema, summarize
 from evalset.server.errors import DatasetNotFound, InvalidInput, Violation
 from evalset.server.services._common import retry_on_contention, utcnow
+from evalset.server.services._remembered import read_through, remembered
 from evalset.server.storage import Database, Stamp
 from evalset.server.storage import cases as case_store
 from evalset.server.storage import datasets as store
@@ -20,6 +21,7 @@ __all__ = [
     "list_datasets",
     "remembered_list",
     "get_dataset",
+    "get_dataset_json",
     "create_dataset",
     "update_dataset",
     "delete_dataset",
@@ -32,42 +34,16 @@ _LIST_FIELDS = ("evaluators", "report_evaluators")
 
 
 def list_datasets(db: Database, principal: Principal, *, seen: Stamp | None = None) -> bytes:
-    """Dataset summaries, as the JSON array the API answers (its bytes).
-
-    With `seen`, the database's stamp read before (`db.stamp()`, as the key check reads it), the array is
-    kept per process and project, and given again while the stamp's `data` stays the same: nothing was
-    committed in between, by any connection of any process, so a new read would answer the same. (The
-    array was read after `seen`: it holds at least what was committed before it.)"""
-    body = remembered_list(db, principal, seen) if seen is not None else None
-    if body is None:
-        body = dumps(store.list_datasets(db, project_id=principal.project_id))
-        if seen is not None and seen.data is not None:
-            _remember_list(db, principal.project_id, seen.data, body)
-    return body
-
-
-LIST_CACHE_PROJECTS = 1000
-LIST_CACHE_BYTES = 64 * 1024 * 1024
-"""The dataset lists remembered per process: at most this many projects' and bytes' worth (then forgotten)."""
+    """Dataset summaries, as the JSON array the API answers (its bytes). With `seen`, the database's stamp
+    read before (`db.stamp()`, as the key check reads it), remembered until the next commit anywhere
+    (services._remembered)."""
+    project_id = principal.project_id
+    return read_through(db, "list", project_id, seen, lambda: dumps(store.list_datasets(db, project_id=project_id)))
 
 
 def remembered_list(db: Database, principal: Principal, seen: Stamp) -> bytes | None:
     """The project's dataset list as remembered under this stamp (see list_datasets), or None."""
-    hit = db.memo.get("lists", {}).get(principal.project_id)
-    return hit[1] if hit is not None and seen.data is not None and hit[0] == seen.data else None
-
-
-def _remember_list(db: Database, project_id: str, version: Any, body: bytes) -> None:
-    lists: dict[str, tuple[Any, bytes]] = db.memo.setdefault("lists", {})
-    if len(body) > LIST_CACHE_BYTES // 16:  # a few large lists would push out all the others
-        return
-    replaced = lists.get(project_id)
-    size = db.memo.get("lists_bytes", 0) + len(body) - (len(replaced[1]) if replaced is not None else 0)
-    if size > LIST_CACHE_BYTES or len(lists) >= LIST_CACHE_PROJECTS:
-        lists.clear()  # the others' entries may be stale anyway; cheaper than tracking which
-        size = len(body)
-    lists[project_id] = (version, body)
-    db.memo["lists_bytes"] = size
+    return remembered(db, "list", principal.project_id, seen)
 
 
 def search_datasets(db: Database, principal: Principal, search: str | None = None) -> list[dict[str, Any]]:
@@ -89,6 +65,12 @@ def name_available(db: Database, principal: Principal, name: str) -> bool:
 def get_dataset(db: Database, principal: Principal, ref: str) -> dict[str, Any]:
     with db.read() as conn:
         return store.get_dataset(conn, project_id=principal.project_id, ref=ref)
+
+
+def get_dataset_json(db: Database, principal: Principal, ref: str, *, seen: Stamp | None = None) -> bytes:
+    """get_dataset as the JSON the API answers; with `seen`, remembered as list_datasets is."""
+    key = (principal.project_id, ref)
+    return read_through(db, "dataset", key, seen, lambda: dumps(get_dataset(db, principal, ref)))
 
 
 def _check_schemas(fields: dict[str, Any]) -> None:

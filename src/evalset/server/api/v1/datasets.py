@@ -38,7 +38,8 @@ def create_dataset(body: Annotated[DatasetCreate, CREATE_BODY], db: DB, caller: 
 @router.get(DS, response_model=DatasetDetail)
 def get_dataset(ds: str, db: DB, caller: Reader) -> Response:
     """Get a dataset by id or name."""
-    return json_response(datasets.get_dataset(db, caller.principal(), ds))
+    principal, seen = caller.principal_seen()
+    return json_bytes_response(datasets.get_dataset_json(db, principal, ds, seen=seen))
 
 
 def update_dataset(ds: str, body: Annotated[DatasetUpdate, UPDATE_BODY], db: DB, caller: Writer) -> Response:

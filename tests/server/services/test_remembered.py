@@ -1,4 +1,5 @@
-"""The remembered dataset list: given again only while nothing was committed, by any connection or process."""
+"""Remembered reads (the dataset list, a dataset): given again only while nothing was committed, by any
+connection or process."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ import pytest
 from sqlalchemy import text
 
 from evalset.server.domain.auth import Principal
-from evalset.server.services import datasets, keys
+from evalset.server.errors import DatasetNotFound
+from evalset.server.services import _remembered, datasets, keys
 from evalset.server.storage import Database, Stamp
 from evalset.server.storage import datasets as store
+from evalset.server.wire import dumps
 
 
 @pytest.fixture
@@ -160,12 +163,45 @@ def test_a_reopened_stamp_connection_never_repeats_a_stamp(db: Database, princip
 
 
 def test_the_memory_is_bounded(db: Database, principal: Principal, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(datasets, "LIST_CACHE_PROJECTS", 3)
+    monkeypatch.setattr(_remembered, "REMEMBERED_ENTRIES", 3)
     principals = [
         Principal(key_id=None, key_name="x", project_id=keys.ensure_project(db, name=f"p{i}")["id"], scopes=frozenset())
         for i in range(5)
     ]
+    seen = _stamp(db)
     for each in principals:
-        _names(db, each)
-        assert len(db.memo["lists"]) <= 3
-    assert db.memo["lists_bytes"] == sum(len(body) for _, body in db.memo["lists"].values())
+        datasets.list_datasets(db, each, seen=seen)
+        assert len(db.memo["remembered"]) <= 3
+    assert db.memo["remembered_bytes"] == sum(len(body) for _, body in db.memo["remembered"].values())
+    monkeypatch.setattr(_remembered, "REMEMBERED_BYTES", 16 * 40)  # at most 40 bytes an answer: not kept
+    datasets.create_dataset(db, principal, {"name": "a-dataset-with-a-long-enough-name"})
+    datasets.list_datasets(db, principal, seen=_stamp(db))
+    assert datasets.remembered_list(db, principal, _stamp(db)) is None
+
+
+def test_a_dataset_by_name_or_id_is_remembered_until_a_commit(
+    db: Database, other: Database, principal: Principal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = datasets.create_dataset(db, principal, {"name": "a"})
+    reads: list[str] = []
+    real = datasets.get_dataset
+
+    def counting(db: Database, principal: Principal, ref: str) -> dict[str, object]:
+        reads.append(ref)
+        return real(db, principal, ref)
+
+    monkeypatch.setattr(datasets, "get_dataset", counting)
+    seen = _stamp(db)
+    for ref in ("a", "a", created["id"], created["id"]):
+        body = datasets.get_dataset_json(db, principal, ref, seen=seen)
+        assert orjson.loads(body)["id"] == created["id"]
+    assert reads == ["a", created["id"]]
+    assert body == dumps(real(db, principal, "a"))  # what the route answered before: its record, serialised
+    datasets.update_dataset(other, principal, "a", {"name": "b"})  # another process
+    with pytest.raises(DatasetNotFound):
+        datasets.get_dataset_json(db, principal, "a", seen=_stamp(db))
+    assert orjson.loads(datasets.get_dataset_json(db, principal, created["id"], seen=_stamp(db)))["name"] == "b"
+    _, row = keys.create_key(db, project="q", scopes=["project:read_datasets"])
+    stranger = Principal(key_id=row["id"], key_name=row["name"], project_id=row["project_id"], scopes=frozenset())
+    with pytest.raises(DatasetNotFound):  # the same name in another project is another entry
+        datasets.get_dataset_json(db, stranger, "b", seen=_stamp(db))
