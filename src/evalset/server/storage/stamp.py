@@ -38,7 +38,8 @@ class DatabaseStamp:
     read costs no I/O (the counter is in the database's shared memory). `data_version` does not move for
     commits made on the connection that reads it, so that connection never writes (`query_only`). It waits
     for no lock either (`busy_timeout` 0: a busy database reads as "cannot tell"), so that a read may be made
-    on the event loop (`read(wait=False)`). On PostgreSQL a read is one small query, a round trip.
+    on the event loop (`read(wait=False)`: a PRAGMA, which reads shared memory while nothing changed). On
+    PostgreSQL a read is one small query, a round trip.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -53,18 +54,22 @@ class DatabaseStamp:
 
     def read(self, *, wait: bool = True) -> Stamp | None:
         """The stamp now; None when it cannot be told (then trust nothing remembered). With `wait=False`
-        (SQLite only: PostgreSQL's read is a round trip), None also when another thread is reading it."""
+        (SQLite only: PostgreSQL's read is a round trip), it reads nothing but `PRAGMA data_version`, and
+        answers None when another thread is reading, when there is no connection yet, or when something was
+        committed since the last read (the keys would have to be counted: that is for a thread to do)."""
         if not self._lock.acquire(wait):
             return None
         try:
-            return self._read()
+            if not wait and self._cursor is None:
+                return None
+            return self._read(count=wait)
         except Exception:  # noqa: BLE001 - a lost connection, a busy file: tell the caller to trust nothing
             self._close()
             return None
         finally:
             self._lock.release()
 
-    def _read(self) -> Stamp:
+    def _read(self, *, count: bool) -> Stamp | None:
         if self._cursor is None:
             self._cursor = self._open()
         cursor = self._cursor
@@ -72,6 +77,8 @@ class DatabaseStamp:
             cursor.execute("PRAGMA data_version")
             version = cursor.fetchone()[0]
             if version != self._version or self._keys is None:
+                if not count:
+                    return None
                 cursor.execute(_KEYS)
                 total, revoked = cursor.fetchone()
                 self._keys = (int(total), int(revoked))
