@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 
@@ -10,6 +11,7 @@ from sqlalchemy import text
 
 from evalset.server.services import keys
 from evalset.server.storage import Database
+from evalset.server.storage import stamp as stamp_module
 
 
 @pytest.fixture
@@ -61,3 +63,44 @@ def test_the_read_that_never_waits(db: Database, other: Database) -> None:
         release.set()
         holder.join()
     assert db.stamp(wait=False) == again
+
+
+def test_the_event_loops_read(db: Database, other: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """stamp_on_loop(): SQLite's never-waiting read; PostgreSQL's on libpq's asynchronous calls, which answers
+    as stamp() does, one read at a time, and closes its connection when a read fails or is cancelled."""
+    if db.dialect == "sqlite":
+        assert asyncio.run(db.stamp_on_loop()) is None  # nothing read yet
+        read = db.stamp()
+        assert read is not None and asyncio.run(db.stamp_on_loop()) == read
+        return
+    assert asyncio.run(db.stamp_on_loop()) is None  # not opened: read on a thread, which opens it
+    db.open_stamp_on_loop()
+    first = asyncio.run(db.stamp_on_loop())
+    assert first is not None and first.keys == db.stamp().keys  # type: ignore[union-attr]
+    keys.create_key(other, project="p", scopes=["project:read_datasets"])
+    second = asyncio.run(db.stamp_on_loop())
+    assert second is not None and second.keys == (first.keys[0] + 1, 0) and second.data != first.data
+
+    loop_stamp = db._loop_stamp
+    assert loop_stamp is not None
+    with loop_stamp._lock:  # as while another read is under way
+        assert asyncio.run(db.stamp_on_loop()) is None
+
+    async def cancelled() -> None:
+        task = asyncio.ensure_future(db.stamp_on_loop())
+        await asyncio.sleep(0.1)  # the query is sent; the task waits for the answer
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    slow = stamp_module._KEYS_AND_SNAPSHOT.replace("FROM api_keys", "FROM api_keys CROSS JOIN pg_sleep(2)")
+    monkeypatch.setattr(stamp_module, "_KEYS_AND_SNAPSHOT", slow)  # an answer that comes after the cancel
+    asyncio.run(cancelled())
+    monkeypatch.undo()
+    assert asyncio.run(db.stamp_on_loop()) is None  # closed: its connection was left mid-query
+    db.open_stamp_on_loop()
+    with other.write() as conn:  # the connection is dropped (a restart, a network failure)
+        conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": loop_stamp._pg.backend_pid})
+    assert asyncio.run(db.stamp_on_loop()) is None
+    db.open_stamp_on_loop()
+    assert asyncio.run(db.stamp_on_loop()) is not None

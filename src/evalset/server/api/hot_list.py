@@ -5,9 +5,10 @@ Those cost about three times what the request costs otherwise once the list is r
 list request (GET, no query, no body, a well-formed `Authorization` header, nothing mounted above the app,
 FastAPI's own telemetry off) it calls the same services as the route (`api.v1.datasets.list_datasets`):
 
-- from memory on the event loop, when the database's stamp can be read without waiting (SQLite: a PRAGMA
-  reading shared memory; see storage.stamp), the key is remembered under it and the list too;
-- else on the API's threads, as the route would, in one hop.
+- from memory on the event loop, when the database's stamp can be read there without blocking it (SQLite: a
+  PRAGMA reading shared memory; PostgreSQL: libpq's asynchronous calls; see storage.stamp), the key is
+  remembered under it and the list too;
+- else on the API's threads, as the route would, in one hop (with the stamp read on the loop, if it was).
 
 It answers only a success, as the route would: same status, headers and body. Anything else (a refused
 key, a missing scope, a database that cannot answer, any other request) goes on to the route, which
@@ -82,12 +83,12 @@ async def _list(scope: Scope, authorization: str) -> bytes | None:
         return None
     db: Database = scope["app"].state.db
     access = scope.get(ACCESS_KEY)
-    stamp = db.stamp(wait=False)
+    stamp = await db.stamp_on_loop()
     if stamp is not None:
         body = _from_memory(db, key, lookup, stamp, access)
         if body is not None:
             return body
-    read = functools.partial(_read, db, key, lookup, access)
+    read = functools.partial(_read, db, key, lookup, access, stamp)
     call = functools.partial(contextvars.copy_context().run, read)
     return await asyncio.get_running_loop().run_in_executor(endpoint_threads, call)
 
@@ -102,10 +103,13 @@ def _from_memory(db: Database, key: str, lookup: str, stamp: Stamp, access: dict
     return body
 
 
-def _read(db: Database, key: str, lookup: str, access: dict[str, Any] | None) -> bytes | None:
-    """What the route does (Caller.principal_seen, then the service), or None where it would not answer 200."""
+def _read(db: Database, key: str, lookup: str, access: dict[str, Any] | None, stamp: Stamp | None) -> bytes | None:
+    """What the route does (Caller.principal_seen, then the service), or None where it would not answer 200.
+    `stamp`: read on the loop already (before everything read here), else None."""
     try:
-        stamp = db.stamp()
+        if stamp is None:
+            db.open_stamp_on_loop()  # PostgreSQL: for the next requests (once)
+            stamp = db.stamp()
         principal = keys.principal_seen(db, key, lookup, stamp)
         keys.require_scope(principal, READ_DATASETS)
         body = datasets.list_datasets(db, principal, seen=stamp)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
 from typing import Any, NamedTuple
 
 from sqlalchemy.engine import Engine
 
-__all__ = ["Stamp", "DatabaseStamp"]
+__all__ = ["Stamp", "DatabaseStamp", "LoopStamp"]
 
 
 class Stamp(NamedTuple):
@@ -111,3 +112,91 @@ class DatabaseStamp:
         if conn is not None:
             with contextlib.suppress(Exception):  # already broken
                 conn.invalidate()  # closed, not pooled: it is in autocommit, and query_only on SQLite
+
+
+class LoopStamp:
+    """PostgreSQL's stamp read on the event loop without blocking it, to spare a thread hop (which costs more
+    CPU than the read): libpq's asynchronous calls (psycopg's `pq` layer, in non-blocking mode) on a
+    connection of its own, kept out of the pool, in autocommit; the loop waits for the socket instead.
+
+    One read at a time: a read asked for while another is under way, or before `open()` (blocking: for a
+    thread) connected, answers None, as does any failure; a read that fails or is cancelled midway closes the
+    connection. Everything else about the read is DatabaseStamp's: the same query, the same answer.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()  # held by the read under way (or by open/close)
+        self._conn: Any = None
+        self._pg: Any = None
+
+    def open(self) -> None:
+        """Connect, unless connected (blocking: call it on a thread). A database that refuses is left for the
+        next call (reads answer None meanwhile)."""
+        if self._pg is not None:
+            return
+        with self._lock:
+            if self._pg is None:
+                with contextlib.suppress(Exception):
+                    conn: Any = self._engine.raw_connection()
+                    conn.driver_connection.autocommit = True
+                    self._conn, self._pg = conn, conn.driver_connection.pgconn
+
+    async def read(self) -> Stamp | None:
+        pg = self._pg
+        if pg is None or not self._lock.acquire(False):
+            return None
+        done = False
+        try:
+            stamp = await _query(pg, _KEYS_AND_SNAPSHOT.encode())
+            done = True
+            return stamp
+        except Exception:  # noqa: BLE001 - a lost connection: tell the caller to read on a thread
+            return None
+        finally:
+            if not done:  # failed, or cancelled while waiting: the connection is in an unknown state
+                self._close()
+            self._lock.release()
+
+    def close(self) -> None:
+        """Close the connection, unless a read is under way (when the process ends with it)."""
+        if self._lock.acquire(timeout=5):
+            try:
+                self._close()
+            finally:
+                self._lock.release()
+
+    def _close(self) -> None:
+        conn, self._conn, self._pg = self._conn, None, None
+        if conn is not None:
+            with contextlib.suppress(Exception):  # already broken
+                conn.invalidate()
+
+
+async def _query(pg: Any, query: bytes) -> Stamp:
+    from psycopg import pq
+
+    loop = asyncio.get_running_loop()
+    pg.send_query(query)
+    while pg.flush():  # (a query this small is sent at once)
+        await _ready(loop.add_writer, loop.remove_writer, pg.socket)
+    pg.consume_input()
+    while pg.is_busy():
+        await _ready(loop.add_reader, loop.remove_reader, pg.socket)
+        pg.consume_input()
+    results = []
+    while (result := pg.get_result()) is not None:
+        results.append(result)
+    if len(results) != 1 or results[0].status != pq.ExecStatus.TUPLES_OK:
+        raise RuntimeError(f"the stamp query failed: {[r.error_message for r in results]}")
+    row = [results[0].get_value(0, column) for column in range(3)]
+    return Stamp((int(row[0]), int(row[1])), row[2].decode())
+
+
+async def _ready(add: Any, remove: Any, fd: int) -> None:
+    future = asyncio.get_running_loop().create_future()
+    add(fd, lambda: future.done() or future.set_result(None))
+    try:
+        await future
+    finally:
+        remove(fd)
