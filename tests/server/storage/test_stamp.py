@@ -104,3 +104,12 @@ def test_the_event_loops_read(db: Database, other: Database, monkeypatch: pytest
     assert asyncio.run(db.stamp_on_loop()) is None
     db.open_stamp_on_loop()
     assert asyncio.run(db.stamp_on_loop()) is not None
+
+    async def no_sockets(*_: object) -> None:  # Windows' proactor loop has no add_reader
+        raise NotImplementedError
+
+    monkeypatch.setattr(stamp_module, "_ready", no_sockets)
+    monkeypatch.setattr(stamp_module, "_KEYS_AND_SNAPSHOT", slow)  # (so that the read must wait)
+    assert asyncio.run(db.stamp_on_loop()) is None
+    db.open_stamp_on_loop()  # not again: it would fail the same way at every request
+    assert loop_stamp._pg is None and asyncio.run(db.stamp_on_loop()) is None

@@ -129,28 +129,43 @@ class LoopStamp:
         self._lock = threading.Lock()  # held by the read under way (or by open/close)
         self._conn: Any = None
         self._pg: Any = None
+        self._unusable = False  # another driver than psycopg 3, or a loop without add_reader (Windows')
 
     def open(self) -> None:
         """Connect, unless connected (blocking: call it on a thread). A database that refuses is left for the
         next call (reads answer None meanwhile)."""
-        if self._pg is not None:
+        if self._pg is not None or self._unusable:
             return
         with self._lock:
-            if self._pg is None:
+            if self._pg is not None or self._unusable:
+                return
+            try:
+                conn: Any = self._engine.raw_connection()
+            except Exception:  # noqa: BLE001 - refused: the next call tries again
+                return
+            try:
+                pg = conn.driver_connection.pgconn
+                conn.driver_connection.autocommit = True
+            except Exception as error:  # noqa: BLE001
+                self._unusable = isinstance(error, AttributeError)  # not psycopg 3: never try again
                 with contextlib.suppress(Exception):
-                    conn: Any = self._engine.raw_connection()
-                    conn.driver_connection.autocommit = True
-                    self._conn, self._pg = conn, conn.driver_connection.pgconn
+                    conn.invalidate()
+                return
+            self._conn, self._pg = conn, pg
 
     async def read(self) -> Stamp | None:
-        pg = self._pg
-        if pg is None or not self._lock.acquire(False):
+        if not self._lock.acquire(False):
             return None
         done = False
         try:
-            stamp = await _query(pg, _KEYS_AND_SNAPSHOT.encode())
+            if self._pg is None:
+                return None
+            stamp = await _query(self._pg, _KEYS_AND_SNAPSHOT.encode())
             done = True
             return stamp
+        except NotImplementedError:  # the loop cannot wait on a socket
+            self._unusable = True
+            return None
         except Exception:  # noqa: BLE001 - a lost connection: tell the caller to read on a thread
             return None
         finally:
