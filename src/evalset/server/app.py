@@ -150,6 +150,7 @@ def create_app(
     """Build the application: connect, migrate, mount the API, set up the span writer (`app.state.span_writer`,
     which calls `span_consumers` after each committed batch). Tests inject their own settings or database."""
     from evalset.server.api import v1
+    from evalset.server.api.hot_list import HotList
     from evalset.server.web import install_web
 
     settings = settings or Settings()
@@ -180,6 +181,7 @@ def create_app(
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(TrailingSlash)
     app.add_middleware(TargetLimit)
+    app.add_middleware(HotList)  # the dataset list before FastAPI's routing (inside the access log)
     app.add_middleware(AccessLog)  # every response is logged, 413s from BodyLimit and 414s included
     app.add_middleware(InternalErrors)  # outermost: an exception that escapes everything becomes a logged 500
     _document_json_bodies(app)

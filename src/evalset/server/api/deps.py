@@ -19,7 +19,7 @@ from evalset.server.domain.auth import READ_DATASETS, WRITE_DATASETS, WRITE_TRAC
 from evalset.server.logs import ACCESS_KEY
 from evalset.server.routing import DeclaredRoute
 from evalset.server.services import keys
-from evalset.server.storage import Database
+from evalset.server.storage import Database, Stamp
 from evalset.server.wire import dumps
 
 __all__ = [
@@ -31,6 +31,8 @@ __all__ = [
     "AnyKey",
     "ApiRoute",
     "json_response",
+    "json_bytes_response",
+    "endpoint_threads",
     "stream_response",
 ]
 
@@ -55,12 +57,18 @@ class Caller:
     access: dict[str, Any] | None = None  # the request's access-log record: it names the project
 
     def principal(self) -> Principal:
-        principal = keys.principal_for(self.db, self.key, self.lookup)
+        return self.principal_seen()[0]
+
+    def principal_seen(self) -> tuple[Principal, Stamp | None]:
+        """The principal, and the database's stamp read before its key was checked (for a service that
+        remembers what it read: `services.datasets.list_datasets`)."""
+        stamp = self.db.stamp()
+        principal = keys.principal_seen(self.db, self.key, self.lookup, stamp)
         if self.access is not None:
             self.access["project"] = principal.project_id
         if self.scope is not None:
             keys.require_scope(principal, self.scope)
-        return principal
+        return principal, stamp
 
 
 _bearer = HTTPBearer(auto_error=False, description="An evalset API key: `Authorization: Bearer evalset_...`")
@@ -87,6 +95,11 @@ def json_response(content: Any, status_code: int = 200, headers: dict[str, str] 
     return Response(dumps(content), status_code=status_code, media_type="application/json", headers=headers)
 
 
+def json_bytes_response(body: bytes) -> Response:
+    """A 200 whose body is JSON already serialised."""
+    return Response(body, media_type="application/json")
+
+
 def stream_response(chunks: Iterator[bytes], headers: dict[str, str] | None = None) -> StreamingResponse:
     return StreamingResponse(chunks, media_type="application/json", headers=headers)
 
@@ -100,14 +113,14 @@ def stream_response(chunks: Iterator[bytes], headers: dict[str, str] | None = No
 # ENDPOINT_THREADS run at once (anyio's default is 40; the connection pool holds 32).
 
 ENDPOINT_THREADS = 32
-_endpoints = ThreadPoolExecutor(max_workers=ENDPOINT_THREADS, thread_name_prefix="evalset-api")
+endpoint_threads = ThreadPoolExecutor(max_workers=ENDPOINT_THREADS, thread_name_prefix="evalset-api")
 
 
 def _in_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(endpoint)  # FastAPI reads the signature and annotations through __wrapped__
     async def run(*args: Any, **kwargs: Any) -> Any:
         call = functools.partial(contextvars.copy_context().run, endpoint, *args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(_endpoints, call)
+        return await asyncio.get_running_loop().run_in_executor(endpoint_threads, call)
 
     return run
 

@@ -11,13 +11,17 @@ from evalset.server.domain.cases import normalize_evaluators
 from evalset.server.domain.schemas import SCHEMA_FIELDS, CaseValidator, check_schema, summarize
 from evalset.server.errors import DatasetNotFound, InvalidInput, Violation
 from evalset.server.services._common import retry_on_contention, utcnow
-from evalset.server.storage import Database
+from evalset.server.services._remembered import read_through, remembered
+from evalset.server.storage import Database, Stamp
 from evalset.server.storage import cases as case_store
 from evalset.server.storage import datasets as store
+from evalset.server.wire import dumps
 
 __all__ = [
     "list_datasets",
+    "remembered_list",
     "get_dataset",
+    "get_dataset_json",
     "create_dataset",
     "update_dataset",
     "delete_dataset",
@@ -29,9 +33,17 @@ MAX_REPORTED_VIOLATIONS = 100
 _LIST_FIELDS = ("evaluators", "report_evaluators")
 
 
-def list_datasets(db: Database, principal: Principal) -> Any:
-    """Dataset summaries, ready to serialise."""
-    return store.list_datasets(db, project_id=principal.project_id)
+def list_datasets(db: Database, principal: Principal, *, seen: Stamp | None = None) -> bytes:
+    """Dataset summaries, as the JSON array the API answers (its bytes). With `seen`, the database's stamp
+    read before (`db.stamp()`, as the key check reads it), remembered until the next commit anywhere
+    (services._remembered)."""
+    project_id = principal.project_id
+    return read_through(db, "list", project_id, seen, lambda: dumps(store.list_datasets(db, project_id=project_id)))
+
+
+def remembered_list(db: Database, principal: Principal, seen: Stamp) -> bytes | None:
+    """The project's dataset list as remembered under this stamp (see list_datasets), or None."""
+    return remembered(db, "list", principal.project_id, seen)
 
 
 def search_datasets(db: Database, principal: Principal, search: str | None = None) -> list[dict[str, Any]]:
@@ -53,6 +65,12 @@ def name_available(db: Database, principal: Principal, name: str) -> bool:
 def get_dataset(db: Database, principal: Principal, ref: str) -> dict[str, Any]:
     with db.read() as conn:
         return store.get_dataset(conn, project_id=principal.project_id, ref=ref)
+
+
+def get_dataset_json(db: Database, principal: Principal, ref: str, *, seen: Stamp | None = None) -> bytes:
+    """get_dataset as the JSON the API answers; with `seen`, remembered as list_datasets is."""
+    key = (principal.project_id, ref)
+    return read_through(db, "dataset", key, seen, lambda: dumps(get_dataset(db, principal, ref)))
 
 
 def _check_schemas(fields: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ from evalset.server.domain import auth, names
 from evalset.server.domain.names import looks_like_uuid
 from evalset.server.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from evalset.server.services._common import retry_on_contention, utcnow
-from evalset.server.storage import Conn, Contention, Database
+from evalset.server.storage import Conn, Contention, Database, Stamp
 from evalset.server.storage import keys as store
 
 __all__ = [
@@ -25,6 +25,8 @@ __all__ = [
     "check_header",
     "authenticate",
     "principal_for",
+    "principal_seen",
+    "remembered_principal",
     "require_scope",
     "bootstrap",
     "get_project",
@@ -133,28 +135,48 @@ def authenticate(db: Database, authorization: str | None) -> auth.Principal:
 
 
 def principal_for(db: Database, key: str, lookup: str) -> auth.Principal:
-    """The principal of a well-formed key (see check_header); Unauthorized when unknown or revoked.
+    """The principal of a well-formed key (see check_header); Unauthorized when unknown or revoked."""
+    return principal_seen(db, key, lookup, db.stamp())
+
+
+def principal_seen(db: Database, key: str, lookup: str, stamp: Stamp | None) -> auth.Principal:
+    """principal_for, given the database's stamp (`db.stamp()`) read just before, or None (cannot tell).
 
     Keys found are remembered per process, each with the keys' stamp read before it was looked up
-    (storage.keys.KeysStamp): the stamp moves with every key created or revoked by any process, so a
+    (storage.stamp.Stamp.keys): the stamp moves with every key created or revoked by any process, so a
     remembered key is used only while nothing changed, and a revocation is refused by every server
     process from its next request on. That spares a read transaction per request.
     """
-    stamp = db.keys_stamp()  # before the lookup: a revocation committed in between moves it again
-    cache: dict[str, tuple[Any, dict[str, Any]]] = db.memo.setdefault("keys", {})
-    hit = cache.get(lookup)
-    if stamp is not None and hit is not None and hit[0] == stamp:
-        row: dict[str, Any] | None = hit[1]
-    else:
+    row = _remembered(db, lookup, stamp)
+    if row is None:
         with db.read() as conn:
             row = store.find_key(conn, lookup=lookup)
         if row is not None and stamp is not None:
+            cache = _cache(db)
             if len(cache) >= _KEY_CACHE_SIZE:
                 cache.clear()
-            cache[lookup] = (stamp, row)
+            cache[lookup] = (stamp.keys, row)
     if row is None or not auth.key_matches(key, row["secret_hash"]):
         raise Unauthorized("Invalid API key.")
     return _active(db, row)
+
+
+def remembered_principal(db: Database, key: str, lookup: str, stamp: Stamp) -> auth.Principal | None:
+    """principal_seen's answer when it needs no database read (the key remembered under this stamp) and is
+    a principal; None otherwise (then ask principal_seen, which reads and raises what it must)."""
+    row = _remembered(db, lookup, stamp)
+    if row is None or row["revoked_at"] is not None or not auth.key_matches(key, row["secret_hash"]):
+        return None
+    return _active(db, row)
+
+
+def _cache(db: Database) -> dict[str, tuple[tuple[int, int], dict[str, Any]]]:
+    return db.memo.setdefault("keys", {})  # type: ignore[no-any-return]
+
+
+def _remembered(db: Database, lookup: str, stamp: Stamp | None) -> dict[str, Any] | None:
+    hit = _cache(db).get(lookup)
+    return hit[1] if stamp is not None and hit is not None and hit[0] == stamp.keys else None
 
 
 _KEY_CACHE_SIZE = 10_000

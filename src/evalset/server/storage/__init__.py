@@ -6,5 +6,6 @@ to the keyword-only functions of the modules here (`datasets`, `cases`, `history
 
 from evalset.server.storage.engine import Conn, Contention, Database, Unavailable
 from evalset.server.storage.migrate import migrate
+from evalset.server.storage.stamp import Stamp
 
-__all__ = ["Conn", "Contention", "Database", "Unavailable", "migrate"]
+__all__ = ["Conn", "Contention", "Database", "Unavailable", "migrate", "Stamp"]

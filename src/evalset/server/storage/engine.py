@@ -39,6 +39,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.sql.elements import ColumnElement
 
+from evalset.server.storage.stamp import Stamp
 from evalset.server.storage.tables import JSONText, UTCDateTime
 from evalset.server.wire import TIMESTAMP_SQLITE_FORMAT, dumps
 
@@ -149,9 +150,10 @@ class Database:
         parsed = make_url(self.url)
         self.dialect = parsed.get_backend_name()
         self._analyze_lock = threading.Lock()
-        self._keys_stamp: Any = None
+        self._stamp: Any = None
+        self._loop_stamp: Any = None
         self.memo: dict[str, Any] = {}
-        """Per-process memory of the services (the key cache), dropped with the Database."""
+        """Per-process memory of the services (the key cache, the dataset lists), dropped with the Database."""
         if self.dialect == "sqlite":
             self.engine = _sqlite_engine(self.url, parsed.database)
         elif self.dialect == "postgresql":
@@ -231,20 +233,42 @@ class Database:
         finally:
             self._analyze_lock.release()
 
-    def keys_stamp(self) -> tuple[int, int] | None:
-        """See storage.keys.KeysStamp: changes whenever an API key is created or revoked anywhere."""
-        if self._keys_stamp is None:
-            from evalset.server.storage.keys import KeysStamp
+    def stamp(self, *, wait: bool = True) -> Stamp | None:
+        """The database's stamp now (see storage.stamp.Stamp: its `keys` move whenever an API key is created or
+        revoked anywhere, its `data` with every commit); None when it cannot be told. `wait=False` never blocks
+        (it may then answer None): on PostgreSQL it always answers None, since a read is a round trip there."""
+        if self._stamp is None:
+            from evalset.server.storage.stamp import DatabaseStamp
 
-            self._keys_stamp = KeysStamp(self.engine)
-        return self._keys_stamp.stamp()
+            self._stamp = DatabaseStamp(self.engine)
+        if not wait and not self._stamp.sqlite:
+            return None
+        return self._stamp.read(wait=wait)
+
+    async def stamp_on_loop(self) -> Stamp | None:
+        """The stamp read from the event loop without blocking it, or None (then read it on a thread: `stamp()`,
+        and `open_stamp_on_loop()`). SQLite: `stamp(wait=False)`. PostgreSQL: storage.stamp.LoopStamp."""
+        if self.dialect == "sqlite":
+            return self.stamp(wait=False)
+        return None if self._loop_stamp is None else await self._loop_stamp.read()
+
+    def open_stamp_on_loop(self) -> None:
+        """Make `stamp_on_loop()` possible on PostgreSQL: its connection, opened now (blocking) unless open."""
+        if self.dialect == "sqlite":
+            return
+        if self._loop_stamp is None:
+            from evalset.server.storage.stamp import LoopStamp
+
+            self._loop_stamp = LoopStamp(self.engine)
+        self._loop_stamp.open()
 
     def dispose(self) -> None:
         # A background ANALYZE still running holds a connection that disposing would orphan: wait for it.
         if self._analyze_lock.acquire(timeout=30):
             self._analyze_lock.release()
-        if self._keys_stamp is not None:
-            self._keys_stamp.close()
+        for stamp in (self._stamp, self._loop_stamp):
+            if stamp is not None:
+                stamp.close()
         self.memo.clear()
         self.engine.dispose()
 

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, or_, select, update
-from sqlalchemy.engine import Engine
 
 from evalset.server.storage._util import first_record, records
 from evalset.server.storage.tables import api_keys, projects, server_settings
@@ -26,7 +23,6 @@ __all__ = [
     "touch_key",
     "get_setting",
     "insert_setting",
-    "KeysStamp",
 ]
 
 
@@ -93,59 +89,3 @@ def get_setting(conn: Connection, *, name: str) -> str | None:
 
 def insert_setting(conn: Connection, *, name: str, value: str) -> None:
     conn.execute(server_settings.insert().values(name=name, value=value))
-
-
-class KeysStamp:
-    """A cheap, strictly current answer to "have the API keys changed since I last looked?", per process.
-
-    `stamp()` returns a value that differs whenever a key was created or revoked by any process, or None
-    when it cannot tell (then trust nothing cached). It is the number of keys and of revoked keys (keys
-    are never deleted or un-revoked), read on a connection of its own in autocommit, outside any request
-    transaction. On SQLite the read is skipped while `PRAGMA data_version` (a counter in the database's
-    shared memory that moves with every commit by any connection) has not moved: no I/O at all.
-    """
-
-    _QUERY = "SELECT count(*), count(revoked_at) FROM api_keys"
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._sqlite = engine.dialect.name == "sqlite"
-        self._lock = threading.Lock()
-        self._conn: Any = None
-        self._version: Any = None
-        self._last: tuple[int, int] | None = None
-
-    def stamp(self) -> tuple[int, int] | None:
-        with self._lock:
-            try:
-                return self._read()
-            except Exception:  # noqa: BLE001 - a lost connection: tell the caller to trust nothing
-                self.close()
-                return None
-
-    def _read(self) -> tuple[int, int]:
-        if self._conn is None:
-            self._conn = self._engine.raw_connection()  # kept: never returned to the pool
-            if not self._sqlite:
-                self._conn.driver_connection.autocommit = True  # each read sees the latest commit
-            self._version = self._last = None
-        cursor = self._conn.cursor()
-        try:
-            if self._sqlite:
-                cursor.execute("PRAGMA data_version")
-                version = cursor.fetchone()[0]
-                if version == self._version and self._last is not None:
-                    return self._last
-                self._version = version
-            cursor.execute(self._QUERY)
-            total, revoked = cursor.fetchone()
-        finally:
-            cursor.close()
-        self._last = (int(total), int(revoked))
-        return self._last
-
-    def close(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):  # already broken
-                conn.invalidate()  # closed, not pooled: it is in autocommit

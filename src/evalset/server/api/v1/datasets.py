@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import TypeAdapter
 
-from evalset.server.api.deps import DB, ApiRoute, Reader, Writer, json_response, stream_response
+from evalset.server.api.deps import DB, ApiRoute, Reader, Writer, json_bytes_response, json_response, stream_response
 from evalset.server.api.inputs import json_body
 from evalset.server.api.v1.models import DatasetCreate, DatasetDetail, DatasetSummary, DatasetUpdate, ExportDocument
 from evalset.server.domain.values import check_instant
@@ -24,7 +24,8 @@ UPDATE_BODY, UPDATE_DOC = json_body(TypeAdapter(DatasetUpdate), check_values=Fal
 @router.get("/datasets/", response_model=list[DatasetSummary])
 def list_datasets(db: DB, caller: Reader) -> Response:
     """List the project's datasets with their case counts."""
-    return json_response(datasets.list_datasets(db, caller.principal()))
+    principal, seen = caller.principal_seen()  # (api.hot_list answers most of these before FastAPI)
+    return json_bytes_response(datasets.list_datasets(db, principal, seen=seen))
 
 
 @router.post("/datasets/", response_model=DatasetDetail, status_code=201, openapi_extra=CREATE_DOC)
@@ -37,7 +38,8 @@ def create_dataset(body: Annotated[DatasetCreate, CREATE_BODY], db: DB, caller: 
 @router.get(DS, response_model=DatasetDetail)
 def get_dataset(ds: str, db: DB, caller: Reader) -> Response:
     """Get a dataset by id or name."""
-    return json_response(datasets.get_dataset(db, caller.principal(), ds))
+    principal, seen = caller.principal_seen()
+    return json_bytes_response(datasets.get_dataset_json(db, principal, ds, seen=seen))
 
 
 def update_dataset(ds: str, body: Annotated[DatasetUpdate, UPDATE_BODY], db: DB, caller: Writer) -> Response:

@@ -1,0 +1,217 @@
+"""The database's stamp: a cheap, strictly current answer to "has anything changed since I last looked?"."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from typing import Any, NamedTuple
+
+from sqlalchemy.engine import Engine
+
+__all__ = ["Stamp", "DatabaseStamp", "LoopStamp"]
+
+
+class Stamp(NamedTuple):
+    """What one read of the stamp saw.
+
+    - `keys`: moves whenever an API key is created or revoked, by any process (the number of keys and of
+      revoked keys: keys are never deleted or un-revoked).
+    - `data`: moves whenever anything is committed to the database by any connection of any process
+      (SQLite: `PRAGMA data_version`, with the number of the connection that read it; PostgreSQL: the
+      statement's snapshot, `pg_current_snapshot()`, which moves with every transaction that ends in the
+      whole cluster). Two reads with equal `data` saw the same committed data, so a result computed after
+      a read of `data` may be reused while a later read gives the same value. None when it cannot tell.
+    """
+
+    keys: tuple[int, int]
+    data: Any
+
+
+_KEYS = "SELECT count(*), count(revoked_at) FROM api_keys"
+_KEYS_AND_SNAPSHOT = "SELECT count(*), count(revoked_at), pg_current_snapshot()::text FROM api_keys"
+
+
+class DatabaseStamp:
+    """Reads the Stamp on a connection of its own, per process, in autocommit, outside any transaction.
+
+    On SQLite the keys are counted only when `PRAGMA data_version` has moved: while nothing is committed a
+    read costs no I/O (the counter is in the database's shared memory). `data_version` does not move for
+    commits made on the connection that reads it, so that connection never writes (`query_only`). It waits
+    for no lock either (`busy_timeout` 0: a busy database reads as "cannot tell"), so that a read may be made
+    on the event loop (`read(wait=False)`: a PRAGMA, which reads shared memory while nothing changed). On
+    PostgreSQL a read is one small query, a round trip.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self.sqlite = engine.dialect.name == "sqlite"
+        self._lock = threading.Lock()
+        self._conn: Any = None
+        self._cursor: Any = None
+        self._version: Any = None
+        self._keys: tuple[int, int] | None = None
+        self._opened = 0  # connections opened: a new one counts data_version afresh, from a number seen before
+
+    def read(self, *, wait: bool = True) -> Stamp | None:
+        """The stamp now; None when it cannot be told (then trust nothing remembered). With `wait=False`
+        (SQLite only: PostgreSQL's read is a round trip), it reads nothing but `PRAGMA data_version`, and
+        answers None when another thread is reading, when there is no connection yet, or when something was
+        committed since the last read (the keys would have to be counted: that is for a thread to do)."""
+        if not self._lock.acquire(wait):
+            return None
+        try:
+            if not wait and self._cursor is None:
+                return None
+            return self._read(count=wait)
+        except Exception:  # noqa: BLE001 - a lost connection, a busy file: tell the caller to trust nothing
+            self._close()
+            return None
+        finally:
+            self._lock.release()
+
+    def _read(self, *, count: bool) -> Stamp | None:
+        if self._cursor is None:
+            self._cursor = self._open()
+        cursor = self._cursor
+        if self.sqlite:
+            cursor.execute("PRAGMA data_version")
+            version = cursor.fetchone()[0]
+            if version != self._version or self._keys is None:
+                if not count:
+                    return None
+                cursor.execute(_KEYS)
+                total, revoked = cursor.fetchone()
+                self._keys = (int(total), int(revoked))
+                self._version = version
+            return Stamp(self._keys, (self._opened, version))
+        cursor.execute(_KEYS_AND_SNAPSHOT)
+        total, revoked, snapshot = cursor.fetchone()
+        return Stamp((int(total), int(revoked)), snapshot)
+
+    def _open(self) -> Any:
+        """The driver's cursor (kept: a read is a few statements) on a connection kept out of the pool."""
+        self._conn = self._engine.raw_connection()
+        self._version = self._keys = None
+        self._opened += 1
+        driver: Any = self._conn.driver_connection
+        cursor = driver.cursor()
+        if self.sqlite:
+            cursor.execute("PRAGMA query_only=1")
+            cursor.execute("PRAGMA busy_timeout=0")
+        else:
+            driver.autocommit = True  # each read sees the latest commit
+        return cursor
+
+    def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
+        conn, self._conn, self._cursor = self._conn, None, None
+        if conn is not None:
+            with contextlib.suppress(Exception):  # already broken
+                conn.invalidate()  # closed, not pooled: it is in autocommit, and query_only on SQLite
+
+
+class LoopStamp:
+    """PostgreSQL's stamp read on the event loop without blocking it, to spare a thread hop (which costs more
+    CPU than the read): libpq's asynchronous calls (psycopg's `pq` layer, in non-blocking mode) on a
+    connection of its own, kept out of the pool, in autocommit; the loop waits for the socket instead.
+
+    One read at a time: a read asked for while another is under way, or before `open()` (blocking: for a
+    thread) connected, answers None, as does any failure; a read that fails or is cancelled midway closes the
+    connection. Everything else about the read is DatabaseStamp's: the same query, the same answer.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()  # held by the read under way (or by open/close)
+        self._conn: Any = None
+        self._pg: Any = None
+        self._unusable = False  # another driver than psycopg 3, or a loop without add_reader (Windows')
+
+    def open(self) -> None:
+        """Connect, unless connected (blocking: call it on a thread). A database that refuses is left for the
+        next call (reads answer None meanwhile)."""
+        if self._pg is not None or self._unusable:
+            return
+        with self._lock:
+            if self._pg is not None or self._unusable:
+                return
+            try:
+                conn: Any = self._engine.raw_connection()
+            except Exception:  # noqa: BLE001 - refused: the next call tries again
+                return
+            try:
+                pg = conn.driver_connection.pgconn
+                conn.driver_connection.autocommit = True
+            except Exception as error:  # noqa: BLE001
+                self._unusable = isinstance(error, AttributeError)  # not psycopg 3: never try again
+                with contextlib.suppress(Exception):
+                    conn.invalidate()
+                return
+            self._conn, self._pg = conn, pg
+
+    async def read(self) -> Stamp | None:
+        if not self._lock.acquire(False):
+            return None
+        done = False
+        try:
+            if self._pg is None:
+                return None
+            stamp = await _query(self._pg, _KEYS_AND_SNAPSHOT.encode())
+            done = True
+            return stamp
+        except NotImplementedError:  # the loop cannot wait on a socket
+            self._unusable = True
+            return None
+        except Exception:  # noqa: BLE001 - a lost connection: tell the caller to read on a thread
+            return None
+        finally:
+            if not done:  # failed, or cancelled while waiting: the connection is in an unknown state
+                self._close()
+            self._lock.release()
+
+    def close(self) -> None:
+        """Close the connection, unless a read is under way (when the process ends with it)."""
+        if self._lock.acquire(timeout=5):
+            try:
+                self._close()
+            finally:
+                self._lock.release()
+
+    def _close(self) -> None:
+        conn, self._conn, self._pg = self._conn, None, None
+        if conn is not None:
+            with contextlib.suppress(Exception):  # already broken
+                conn.invalidate()
+
+
+async def _query(pg: Any, query: bytes) -> Stamp:
+    from psycopg import pq
+
+    loop = asyncio.get_running_loop()
+    pg.send_query(query)
+    while pg.flush():  # (a query this small is sent at once)
+        await _ready(loop.add_writer, loop.remove_writer, pg.socket)
+    pg.consume_input()
+    while pg.is_busy():
+        await _ready(loop.add_reader, loop.remove_reader, pg.socket)
+        pg.consume_input()
+    results = []
+    while (result := pg.get_result()) is not None:
+        results.append(result)
+    if len(results) != 1 or results[0].status != pq.ExecStatus.TUPLES_OK:
+        raise RuntimeError(f"the stamp query failed: {[r.error_message for r in results]}")
+    row = [results[0].get_value(0, column) for column in range(3)]
+    return Stamp((int(row[0]), int(row[1])), row[2].decode())
+
+
+async def _ready(add: Any, remove: Any, fd: int) -> None:
+    future = asyncio.get_running_loop().create_future()
+    add(fd, lambda: future.done() or future.set_result(None))
+    try:
+        await future
+    finally:
+        remove(fd)
