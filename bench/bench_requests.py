@@ -5,12 +5,12 @@ Usage: .venv/bin/python bench/bench_requests.py [--backend sqlite|postgresql|bot
 
 Both servers run as their own processes under the same uvicorn set-up (`evalset serve`, and a 10-line
 Starlette app answering a small JSON list under `uvicorn.Server` with evalset's config); the load generator
-runs in processes of its own (httpx, one keep-alive connection per client thread; the clients are spread over
-`--generators` processes, 2 by default, started together after their warm-up). For each: `--requests` sequential requests, then `--clients`
-clients together, each sending `--requests / --clients`. The generators' own CPU per request is printed too: once
-the server costs less than the client (httpx: 16 threads under one GIL cost three times what one does), a
-single generator process, not the server, bounds the concurrent throughput; the bare app's ratio in the same
-run shows how far. Server CPU is read from
+runs in processes of its own (httpx, one keep-alive connection per client thread; the clients are spread
+over `--generators` processes, 2 by default, started together after their warm-up). For each: `--requests`
+sequential requests, then `--clients` clients together, each sending `--requests / --clients`. The
+generators' own CPU per request is printed too: once the server costs less than the client (httpx: 16
+threads under one GIL cost three times what one does), a single generator process, not the server, bounds
+the concurrent throughput; the bare app's ratio in the same run shows how far. Server CPU is read from
 /proc for the server and its worker processes. Prints per request server CPU, p50/p99 and throughput, and
 the ratios the targets are about: evalset's CPU per request / the bare app's (target <= 3),
 concurrent / sequential throughput (>= 1), concurrent p99 (< 40 ms).
