@@ -375,12 +375,13 @@ class Server:
         self.lines = queue.Queue()
         threading.Thread(target=self._read_stdout, args=(self.proc, self.lines), daemon=True).start()
         deadline = t0 + self.start_deadline_s
-        while not (match := re.search(r"serving at (http://\S+)", self._next_line(deadline))):
-            pass
+        before: list[str] = []  # the first key is printed before "serving at"
+        while not (match := re.search(r"serving at (http://\S+)", line := self._next_line(deadline))):
+            before.append(line)
         self.url = match.group(1)
         health = self._poll(deadline)
         t_health = time.perf_counter() - t0
-        self.key = key or self._first_key()
+        self.key = key or self._first_key(before)
         timing = {"health_s": t_health, "health_status": health}
         if self.key is not None:
             with httpx.Client(base_url=self.url, headers=auth(self.key), timeout=30) as client:
@@ -400,16 +401,12 @@ class Server:
                 time.sleep(0.002)
         raise RuntimeError(f"server did not answer /health within {self.start_deadline_s}s; see {self.log_path}")
 
-    def _first_key(self) -> str | None:
-        """The key printed alone on the line after "Created project ..." (on an empty database only).
-
-        Both lines are printed before the server starts answering, so they are already in the pipe by now.
-        """
-        with contextlib.suppress(queue.Empty):
-            while (line := self.lines.get(timeout=0.5)) is not None:
-                if line.startswith("Created project"):
-                    key = self.lines.get(timeout=5)
-                    return None if key is None else key.strip()
+    def _first_key(self, before: list[str]) -> str | None:
+        """The key printed alone on the line after "Created project ..." (on an empty database only), which
+        `serve` prints before "serving at"."""
+        for line, following in zip(before, before[1:], strict=False):
+            if line.startswith("Created project"):
+                return following.strip()
         return None
 
     def stop(self) -> None:
