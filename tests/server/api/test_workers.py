@@ -1,11 +1,17 @@
-"""`evalset serve --workers 2` on both databases: both processes serve, and a revoked key is refused by
-every worker from the next request on."""
+"""`evalset serve --workers 2` on both databases: both processes serve, a revoked key is refused by every
+worker from the next request on, and a write acknowledged by one worker is in the other's remembered answers
+(the dataset list and datasets, services._remembered) from its next request on."""
 
 from __future__ import annotations
 
+import contextlib
+import http.client
+import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -70,3 +76,106 @@ def test_a_revoked_key_is_refused_by_every_worker_at_once(workers_server: LiveSe
     statuses = _spread(workers_server, secret)
     keep_alive.close()
     assert set(statuses) == {401}
+
+
+def _worker_of(connection: http.client.HTTPConnection, workers: list[int]) -> int | None:
+    """The worker process holding the server's end of this (connected, answered) client connection."""
+    assert connection.sock is not None
+    port = connection.sock.getsockname()[1]
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:  # the server's end: its remote port is ours
+        fields = line.split()
+        if int(fields[2].rsplit(":", 1)[1], 16) == port and fields[3] == "01":  # ESTABLISHED
+            inodes.add(f"socket:[{fields[9]}]")
+    for pid in workers:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):  # closed meanwhile
+                if os.readlink(fd) in inodes:
+                    return pid
+    return None
+
+
+def _one_connection_per_worker(server: LiveServer) -> list[http.client.HTTPConnection]:
+    """A kept-alive connection to each of the two workers (the kernel hands each new one to either)."""
+    workers = _workers(server)
+    address = server.base_url.split("//", 1)[1]
+    found: dict[int, http.client.HTTPConnection] = {}
+    for _ in range(100):
+        connection = http.client.HTTPConnection(address, timeout=30)
+        connection.request("GET", "/health")
+        assert connection.getresponse().read() == b'{"status":"ok"}'
+        pid = _worker_of(connection, workers)
+        if pid is None or pid in found:
+            connection.close()
+        else:
+            found[pid] = connection
+        if len(found) == 2:
+            return list(found.values())
+    raise AssertionError(f"100 connections did not reach both workers: {found}")
+
+
+def _call(connection: http.client.HTTPConnection, secret: str, method: str, path: str, body: Any = None) -> Any:
+    headers = {"Authorization": f"Bearer {secret}"}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    connection.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
+    response = connection.getresponse()
+    content = response.read()
+    return response.status, json.loads(content) if content else None
+
+
+ACTIONS = ("create", "rename", "import", "create", "describe", "delete")
+
+
+def test_every_write_is_in_the_other_workers_remembered_answers_at_once(workers_server: LiveServer) -> None:
+    """Each worker remembers the dataset list and datasets under the database's stamp: a write acknowledged by
+    one worker must be in the other's next answers (list, and the dataset by id and by name), every time."""
+    secret, _ = workers_server.new_key()
+    other_secret, _ = workers_server.new_key()  # another project, with datasets of the same names
+    connections = _one_connection_per_worker(workers_server)
+    try:
+        expected: dict[str, dict[str, Any]] = {}  # id -> the fields the answers must show
+        for step in range(60):
+            writer, reader = connections[step % 2], connections[1 - step % 2]
+            action = ACTIONS[step % len(ACTIONS)] if expected else "create"
+            name = f"ds-{step}"
+            if action == "create":
+                status, written = _call(writer, secret, "POST", "/v1/datasets/", {"name": name})
+                assert status == 201, written
+                assert _call(writer, other_secret, "POST", "/v1/datasets/", {"name": name})[0] == 201
+                expected[written["id"]] = written
+            else:
+                ds = sorted(expected)[step % len(expected)]
+                if action == "rename":
+                    old_name = expected[ds]["name"]
+                    status, written = _call(writer, secret, "PATCH", f"/v1/datasets/{old_name}/", {"name": name})
+                elif action == "describe":
+                    status, written = _call(writer, secret, "PATCH", f"/v1/datasets/{ds}/", {"description": name})
+                elif action == "import":
+                    cases = {"cases": [{"inputs": {"n": n}} for n in range(step % 3 + 1)]}
+                    status, _ = _call(writer, secret, "POST", f"/v1/datasets/{ds}/import/", cases)
+                    written = _call(writer, secret, "GET", f"/v1/datasets/{ds}/")[1]
+                    assert written["case_count"] == expected[ds]["case_count"] + step % 3 + 1
+                else:
+                    status, written = _call(writer, secret, "DELETE", f"/v1/datasets/{ds}/")
+                    gone = expected.pop(ds)
+                    for ref in (ds, gone["name"]):
+                        assert _call(reader, secret, "GET", f"/v1/datasets/{ref}/")[0] == 404, (step, action)
+                assert status in (200, 204), written
+                if written is not None:
+                    expected[ds] = written
+            for connection in (reader, writer):
+                status, listed = _call(connection, secret, "GET", "/v1/datasets/")
+                assert status == 200
+                fields = ("id", "name", "description", "case_count", "updated_at")
+                got = [{f: d[f] for f in fields} for d in listed]
+                want = sorted(({f: d[f] for f in fields} for d in expected.values()), key=lambda d: d["name"])
+                assert got == want, (step, action)
+                for dataset in expected.values():
+                    for ref in (dataset["id"], dataset["name"]):
+                        assert _call(connection, secret, "GET", f"/v1/datasets/{ref}/") == (200, dataset), (step, ref)
+                status, listed = _call(connection, other_secret, "GET", "/v1/datasets/")
+                assert status == 200 and not {d["id"] for d in listed} & set(expected), (step, action)
+    finally:
+        for connection in connections:
+            connection.close()
