@@ -105,6 +105,15 @@ def test_the_event_loops_read(db: Database, other: Database, monkeypatch: pytest
     db.open_stamp_on_loop()
     assert asyncio.run(db.stamp_on_loop()) is not None
 
+    # An answer that never comes (a connection that died without a reset): the read gives up and closes it.
+    monkeypatch.setattr(stamp_module, "_KEYS_AND_SNAPSHOT", slow)
+    monkeypatch.setattr(stamp_module, "LOOP_READ_TIMEOUT_S", 0.2)
+    assert asyncio.run(db.stamp_on_loop()) is None
+    assert loop_stamp._pg is None
+    monkeypatch.undo()
+    db.open_stamp_on_loop()
+    assert asyncio.run(db.stamp_on_loop()) is not None
+
     async def no_sockets(*_: object) -> None:  # Windows' proactor loop has no add_reader
         raise NotImplementedError
 

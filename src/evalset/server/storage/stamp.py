@@ -29,6 +29,7 @@ class Stamp(NamedTuple):
 
 
 _KEYS = "SELECT count(*), count(revoked_at) FROM api_keys"
+LOOP_READ_TIMEOUT_S = 5.0  # LoopStamp.read: longer than any healthy round trip
 _KEYS_AND_SNAPSHOT = "SELECT count(*), count(revoked_at), pg_current_snapshot()::text FROM api_keys"
 
 
@@ -160,7 +161,8 @@ class LoopStamp:
         try:
             if self._pg is None:
                 return None
-            stamp = await _query(self._pg, _KEYS_AND_SNAPSHOT.encode())
+            # A connection that died without a reset would wait forever: give up, close it, and use a thread.
+            stamp = await asyncio.wait_for(_query(self._pg, _KEYS_AND_SNAPSHOT.encode()), LOOP_READ_TIMEOUT_S)
             done = True
             return stamp
         except NotImplementedError:  # the loop cannot wait on a socket
@@ -195,12 +197,14 @@ async def _query(pg: Any, query: bytes) -> Stamp:
     pg.send_query(query)
     while pg.flush():  # (a query this small is sent at once)
         await _ready(loop.add_writer, loop.remove_writer, pg.socket)
-    pg.consume_input()
-    while pg.is_busy():
-        await _ready(loop.add_reader, loop.remove_reader, pg.socket)
-        pg.consume_input()
     results = []
-    while (result := pg.get_result()) is not None:
+    while True:  # as psycopg's own fetch: wait for input before every get_result, the last (None) included
+        pg.consume_input()
+        while pg.is_busy():
+            await _ready(loop.add_reader, loop.remove_reader, pg.socket)
+            pg.consume_input()
+        if (result := pg.get_result()) is None:
+            break
         results.append(result)
     if len(results) != 1 or results[0].status != pq.ExecStatus.TUPLES_OK:
         raise RuntimeError(f"the stamp query failed: {[r.error_message for r in results]}")
