@@ -52,6 +52,15 @@ class Record(BaseModel):
 
     model_config = ConfigDict(defer_build=True)
 
+    @classmethod
+    def build_all(cls) -> None:
+        """Build every Record model now (see api.inputs.build_deferred: after the start, on a thread)."""
+        pending = list(cls.__subclasses__())
+        while pending:
+            model = pending.pop()
+            model.model_rebuild()
+            pending.extend(model.__subclasses__())
+
 
 class DatasetFields(Record):
     """Optional dataset fields, shared by create and update."""
