@@ -162,8 +162,6 @@ class _Body:
 
 
 _bodies: list[_Body] = []
-
-
 _describing = threading.Lock()
 
 

@@ -29,8 +29,8 @@ class Stamp(NamedTuple):
 
 
 _KEYS = "SELECT count(*), count(revoked_at) FROM api_keys"
-LOOP_READ_TIMEOUT_S = 5.0  # LoopStamp.read: longer than any healthy round trip
 _KEYS_AND_SNAPSHOT = "SELECT count(*), count(revoked_at), pg_current_snapshot()::text FROM api_keys"
+LOOP_READ_TIMEOUT_S = 5.0  # LoopStamp.read: longer than any healthy round trip
 
 
 class DatabaseStamp:
