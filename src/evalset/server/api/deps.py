@@ -9,7 +9,7 @@ import inspect
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request, Security
 from fastapi.responses import Response, StreamingResponse
@@ -32,7 +32,7 @@ __all__ = [
     "ApiRoute",
     "json_response",
     "json_bytes_response",
-    "endpoint_threads",
+    "on_endpoint_thread",
     "stream_response",
 ]
 
@@ -113,14 +113,20 @@ def stream_response(chunks: Iterator[bytes], headers: dict[str, str] | None = No
 # ENDPOINT_THREADS run at once (anyio's default is 40; the connection pool holds 32).
 
 ENDPOINT_THREADS = 32
-endpoint_threads = ThreadPoolExecutor(max_workers=ENDPOINT_THREADS, thread_name_prefix="evalset-api")
+T = TypeVar("T")
+_endpoints = ThreadPoolExecutor(max_workers=ENDPOINT_THREADS, thread_name_prefix="evalset-api")
+
+
+async def on_endpoint_thread(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """`function(*args, **kwargs)` on the API's threads, in a copy of the caller's context."""
+    call = functools.partial(contextvars.copy_context().run, function, *args, **kwargs)
+    return await asyncio.get_running_loop().run_in_executor(_endpoints, call)
 
 
 def _in_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(endpoint)  # FastAPI reads the signature and annotations through __wrapped__
     async def run(*args: Any, **kwargs: Any) -> Any:
-        call = functools.partial(contextvars.copy_context().run, endpoint, *args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(endpoint_threads, call)
+        return await on_endpoint_thread(endpoint, *args, **kwargs)
 
     return run
 

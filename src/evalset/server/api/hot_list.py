@@ -18,15 +18,12 @@ compares its answers with the route's.
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
-import functools
 from typing import Any
 
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from evalset.server.api.deps import endpoint_threads
+from evalset.server.api.deps import on_endpoint_thread
 from evalset.server.domain.auth import READ_DATASETS
 from evalset.server.errors import EvalsetError
 from evalset.server.logs import ACCESS_KEY
@@ -88,9 +85,7 @@ async def _list(scope: Scope, authorization: str) -> bytes | None:
         body = _from_memory(db, key, lookup, stamp, access)
         if body is not None:
             return body
-    read = functools.partial(_read, db, key, lookup, access, stamp)
-    call = functools.partial(contextvars.copy_context().run, read)
-    return await asyncio.get_running_loop().run_in_executor(endpoint_threads, call)
+    return await on_endpoint_thread(_read, db, key, lookup, access, stamp)
 
 
 def _from_memory(db: Database, key: str, lookup: str, stamp: Stamp, access: dict[str, Any] | None) -> bytes | None:
