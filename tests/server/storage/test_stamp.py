@@ -73,17 +73,18 @@ def test_the_event_loops_read(db: Database, other: Database, monkeypatch: pytest
         read = db.stamp()
         assert read is not None and asyncio.run(db.stamp_on_loop()) == read
         return
-    assert asyncio.run(db.stamp_on_loop()) is None  # not opened: read on a thread, which opens it
-    db.open_stamp_on_loop()
+    assert asyncio.run(db.stamp_on_loop()) is None  # not connected: read on a thread, which connects
+    on_thread = db.stamp()
+    reader = db._stamp
+    connection = reader._conn
     first = asyncio.run(db.stamp_on_loop())
-    assert first is not None and first.keys == db.stamp().keys  # type: ignore[union-attr]
+    assert first is not None and on_thread is not None and first.keys == on_thread.keys
+    assert reader._conn is connection  # one connection for both reads: the process holds one, not two
     keys.create_key(other, project="p", scopes=["project:read_datasets"])
     second = asyncio.run(db.stamp_on_loop())
     assert second is not None and second.keys == (first.keys[0] + 1, 0) and second.data != first.data
 
-    loop_stamp = db._loop_stamp
-    assert loop_stamp is not None
-    with loop_stamp._lock:  # as while another read is under way
+    with reader._lock:  # as while another read is under way
         assert asyncio.run(db.stamp_on_loop()) is None
 
     async def cancelled() -> None:
@@ -98,20 +99,22 @@ def test_the_event_loops_read(db: Database, other: Database, monkeypatch: pytest
     asyncio.run(cancelled())
     monkeypatch.undo()
     assert asyncio.run(db.stamp_on_loop()) is None  # closed: its connection was left mid-query
-    db.open_stamp_on_loop()
+    assert reader._conn is None
+    db.stamp()
+    backend = reader._conn.driver_connection.pgconn.backend_pid
     with other.write() as conn:  # the connection is dropped (a restart, a network failure)
-        conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": loop_stamp._pg.backend_pid})
+        conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
     assert asyncio.run(db.stamp_on_loop()) is None
-    db.open_stamp_on_loop()
+    db.stamp()
     assert asyncio.run(db.stamp_on_loop()) is not None
 
     # An answer that never comes (a connection that died without a reset): the read gives up and closes it.
     monkeypatch.setattr(stamp_module, "_KEYS_AND_SNAPSHOT", slow)
     monkeypatch.setattr(stamp_module, "LOOP_READ_TIMEOUT_S", 0.2)
     assert asyncio.run(db.stamp_on_loop()) is None
-    assert loop_stamp._pg is None
+    assert reader._conn is None
     monkeypatch.undo()
-    db.open_stamp_on_loop()
+    db.stamp()
     assert asyncio.run(db.stamp_on_loop()) is not None
 
     async def no_sockets(*_: object) -> None:  # Windows' proactor loop has no add_reader
@@ -120,5 +123,6 @@ def test_the_event_loops_read(db: Database, other: Database, monkeypatch: pytest
     monkeypatch.setattr(stamp_module, "_ready", no_sockets)
     monkeypatch.setattr(stamp_module, "_KEYS_AND_SNAPSHOT", slow)  # (so that the read must wait)
     assert asyncio.run(db.stamp_on_loop()) is None
-    db.open_stamp_on_loop()  # not again: it would fail the same way at every request
-    assert loop_stamp._pg is None and asyncio.run(db.stamp_on_loop()) is None
+    monkeypatch.undo()
+    assert db.stamp() is not None  # the thread's read still works ...
+    assert asyncio.run(db.stamp_on_loop()) is None  # ... and the loop's is not tried again

@@ -103,8 +103,7 @@ def _read(db: Database, key: str, lookup: str, access: dict[str, Any] | None, st
     `stamp`: read on the loop already (before everything read here), else None."""
     try:
         if stamp is None:
-            db.open_stamp_on_loop()  # PostgreSQL: for the next requests (once)
-            stamp = db.stamp()
+            stamp = db.stamp()  # (PostgreSQL: this connects the reader that later loop reads use)
         principal = keys.principal_seen(db, key, lookup, stamp)
         keys.require_scope(principal, READ_DATASETS)
         body = datasets.list_datasets(db, principal, seen=stamp)

@@ -151,7 +151,6 @@ class Database:
         self.dialect = parsed.get_backend_name()
         self._analyze_lock = threading.Lock()
         self._stamp: Any = None
-        self._loop_stamp: Any = None
         self.memo: dict[str, Any] = {}
         """Per-process memory of the services (the key cache, the dataset lists), dropped with the Database."""
         if self.dialect == "sqlite":
@@ -237,38 +236,31 @@ class Database:
         """The database's stamp now (see storage.stamp.Stamp: its `keys` move whenever an API key is created or
         revoked anywhere, its `data` with every commit); None when it cannot be told. `wait=False` never blocks
         (it may then answer None): on PostgreSQL it always answers None, since a read is a round trip there."""
+        reader = self._stamp_reader()
+        if not wait and not reader.sqlite:
+            return None
+        return reader.read(wait=wait)
+
+    async def stamp_on_loop(self) -> Stamp | None:
+        """The stamp read from the event loop without blocking it, or None (then read it on a thread: `stamp()`,
+        which also connects the reader). SQLite: `stamp(wait=False)`. PostgreSQL: DatabaseStamp.read_on_loop."""
+        if self.dialect == "sqlite":
+            return self.stamp(wait=False)
+        return await self._stamp_reader().read_on_loop()
+
+    def _stamp_reader(self) -> Any:
         if self._stamp is None:
             from evalset.server.storage.stamp import DatabaseStamp
 
             self._stamp = DatabaseStamp(self.engine)
-        if not wait and not self._stamp.sqlite:
-            return None
-        return self._stamp.read(wait=wait)
-
-    async def stamp_on_loop(self) -> Stamp | None:
-        """The stamp read from the event loop without blocking it, or None (then read it on a thread: `stamp()`,
-        and `open_stamp_on_loop()`). SQLite: `stamp(wait=False)`. PostgreSQL: storage.stamp.LoopStamp."""
-        if self.dialect == "sqlite":
-            return self.stamp(wait=False)
-        return None if self._loop_stamp is None else await self._loop_stamp.read()
-
-    def open_stamp_on_loop(self) -> None:
-        """Make `stamp_on_loop()` possible on PostgreSQL: its connection, opened now (blocking) unless open."""
-        if self.dialect == "sqlite":
-            return
-        if self._loop_stamp is None:
-            from evalset.server.storage.stamp import LoopStamp
-
-            self._loop_stamp = LoopStamp(self.engine)
-        self._loop_stamp.open()
+        return self._stamp
 
     def dispose(self) -> None:
         # A background ANALYZE still running holds a connection that disposing would orphan: wait for it.
         if self._analyze_lock.acquire(timeout=30):
             self._analyze_lock.release()
-        for stamp in (self._stamp, self._loop_stamp):
-            if stamp is not None:
-                stamp.close()
+        if self._stamp is not None:
+            self._stamp.close()
         self.memo.clear()
         self.engine.dispose()
 

@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy.engine import Engine
 
-__all__ = ["Stamp", "DatabaseStamp", "LoopStamp"]
+__all__ = ["Stamp", "DatabaseStamp"]
 
 
 class Stamp(NamedTuple):
@@ -30,29 +30,36 @@ class Stamp(NamedTuple):
 
 _KEYS = "SELECT count(*), count(revoked_at) FROM api_keys"
 _KEYS_AND_SNAPSHOT = "SELECT count(*), count(revoked_at), pg_current_snapshot()::text FROM api_keys"
-LOOP_READ_TIMEOUT_S = 5.0  # LoopStamp.read: longer than any healthy round trip
+LOOP_READ_TIMEOUT_S = 5.0  # DatabaseStamp.read_on_loop: longer than any healthy round trip
 
 
 class DatabaseStamp:
-    """Reads the Stamp on a connection of its own, per process, in autocommit, outside any transaction.
+    """Reads the Stamp on one connection of its own per process, kept out of the pool, in autocommit, outside
+    any transaction.
 
     On SQLite the keys are counted only when `PRAGMA data_version` has moved: while nothing is committed a
     read costs no I/O (the counter is in the database's shared memory). `data_version` does not move for
     commits made on the connection that reads it, so that connection never writes (`query_only`). It waits
     for no lock either (`busy_timeout` 0: a busy database reads as "cannot tell"), so that a read may be made
-    on the event loop (`read(wait=False)`: a PRAGMA, which reads shared memory while nothing changed). On
-    PostgreSQL a read is one small query, a round trip.
+    on the event loop (`read(wait=False)`: a PRAGMA, which reads shared memory while nothing changed).
+
+    On PostgreSQL a read is one small query, a round trip. `read_on_loop()` makes it on the event loop without
+    blocking it, to spare a thread hop (which costs more CPU than the read): libpq's asynchronous calls
+    (psycopg's `pq` layer) on the same connection, the loop waiting for the socket. One read at a time on
+    either path: a loop read asked for while another read is under way, or before a thread has connected,
+    answers None, as does any failure; a loop read that fails or is cancelled midway closes the connection.
     """
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self.sqlite = engine.dialect.name == "sqlite"
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # held by the read under way, on a thread or on the loop
         self._conn: Any = None
         self._cursor: Any = None
         self._version: Any = None
         self._keys: tuple[int, int] | None = None
         self._opened = 0  # connections opened: a new one counts data_version afresh, from a number seen before
+        self._loop_unusable = False  # another driver than psycopg 3, or a loop without add_reader (Windows')
 
     def read(self, *, wait: bool = True) -> Stamp | None:
         """The stamp now; None when it cannot be told (then trust nothing remembered). With `wait=False`
@@ -90,6 +97,33 @@ class DatabaseStamp:
         total, revoked, snapshot = cursor.fetchone()
         return Stamp((int(total), int(revoked)), snapshot)
 
+    async def read_on_loop(self) -> Stamp | None:
+        """PostgreSQL: the stamp read on the event loop without blocking it (see the class), or None."""
+        if self._loop_unusable or not self._lock.acquire(False):
+            return None
+        done = False
+        try:
+            if self._cursor is None:
+                return None
+            try:
+                pg = self._conn.driver_connection.pgconn
+            except AttributeError:  # not psycopg 3: never try again
+                self._loop_unusable = True
+                done = True
+                return None
+            stamp = await _query(pg, _KEYS_AND_SNAPSHOT.encode())
+            done = True
+            return stamp
+        except NotImplementedError:  # the loop cannot wait on a socket
+            self._loop_unusable = True
+            return None
+        except Exception:  # noqa: BLE001 - a lost connection: tell the caller to read on a thread
+            return None
+        finally:
+            if not done:  # failed, or cancelled while waiting: the connection is in an unknown state
+                self._close()
+            self._lock.release()
+
     def _open(self) -> Any:
         """The driver's cursor (kept: a read is a few statements) on a connection kept out of the pool."""
         self._conn = self._engine.raw_connection()
@@ -105,76 +139,6 @@ class DatabaseStamp:
         return cursor
 
     def close(self) -> None:
-        with self._lock:
-            self._close()
-
-    def _close(self) -> None:
-        conn, self._conn, self._cursor = self._conn, None, None
-        if conn is not None:
-            with contextlib.suppress(Exception):  # already broken
-                conn.invalidate()  # closed, not pooled: it is in autocommit, and query_only on SQLite
-
-
-class LoopStamp:
-    """PostgreSQL's stamp read on the event loop without blocking it, to spare a thread hop (which costs more
-    CPU than the read): libpq's asynchronous calls (psycopg's `pq` layer, in non-blocking mode) on a
-    connection of its own, kept out of the pool, in autocommit; the loop waits for the socket instead.
-
-    One read at a time: a read asked for while another is under way, or before `open()` (blocking: for a
-    thread) connected, answers None, as does any failure; a read that fails or is cancelled midway closes the
-    connection. Everything else about the read is DatabaseStamp's: the same query, the same answer.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._lock = threading.Lock()  # held by the read under way (or by open/close)
-        self._conn: Any = None
-        self._pg: Any = None
-        self._unusable = False  # another driver than psycopg 3, or a loop without add_reader (Windows')
-
-    def open(self) -> None:
-        """Connect, unless connected (blocking: call it on a thread). A database that refuses is left for the
-        next call (reads answer None meanwhile)."""
-        if self._pg is not None or self._unusable:
-            return
-        with self._lock:
-            if self._pg is not None or self._unusable:
-                return
-            try:
-                conn: Any = self._engine.raw_connection()
-            except Exception:  # noqa: BLE001 - refused: the next call tries again
-                return
-            try:
-                pg = conn.driver_connection.pgconn
-                conn.driver_connection.autocommit = True
-            except Exception as error:  # noqa: BLE001
-                self._unusable = isinstance(error, AttributeError)  # not psycopg 3: never try again
-                with contextlib.suppress(Exception):
-                    conn.invalidate()
-                return
-            self._conn, self._pg = conn, pg
-
-    async def read(self) -> Stamp | None:
-        if not self._lock.acquire(False):
-            return None
-        done = False
-        try:
-            if self._pg is None:
-                return None
-            stamp = await _query(self._pg, _KEYS_AND_SNAPSHOT.encode())
-            done = True
-            return stamp
-        except NotImplementedError:  # the loop cannot wait on a socket
-            self._unusable = True
-            return None
-        except Exception:  # noqa: BLE001 - a lost connection: tell the caller to read on a thread
-            return None
-        finally:
-            if not done:  # failed, or cancelled while waiting: the connection is in an unknown state
-                self._close()
-            self._lock.release()
-
-    def close(self) -> None:
         """Close the connection, unless a read is under way (when the process ends with it)."""
         if self._lock.acquire(timeout=5):
             try:
@@ -183,10 +147,10 @@ class LoopStamp:
                 self._lock.release()
 
     def _close(self) -> None:
-        conn, self._conn, self._pg = self._conn, None, None
+        conn, self._conn, self._cursor = self._conn, None, None
         if conn is not None:
             with contextlib.suppress(Exception):  # already broken
-                conn.invalidate()
+                conn.invalidate()  # closed, not pooled: it is in autocommit, and query_only on SQLite
 
 
 async def _query(pg: Any, query: bytes) -> Stamp:
